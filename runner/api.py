@@ -1,0 +1,71 @@
+"""The Python API: load a module, render its command, run it, all with python-named values."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from runner.engine import RunOptions, RunResult, preview_command, run_module
+from runner.spec.load import load_spec
+from runner.spec.model import ModuleSpec
+
+
+class Module:
+    """A loaded module spec. Inputs and parameters are keyword arguments by python name
+    (`input_path=...`) or, through `values=`, by their original names (`{"Input path": ...}`).
+    """
+
+    def __init__(self, spec: ModuleSpec) -> None:
+        self.spec = spec
+
+    def __repr__(self) -> str:
+        return f"Module({self.spec.identity!r}, source={str(self.spec.source)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def render(
+        self,
+        values: Mapping[str, object] | None = None,
+        *,
+        outputs: Mapping[str, str | os.PathLike[str]] | None = None,
+        **kwargs: object,
+    ) -> list[str]:
+        """The argv the module would run; outputs not placed show as `outputs/<name>`.
+
+        Nothing is created or run; input paths are checked as a real run would check them.
+        """
+        return preview_command(self.spec, {**(values or {}), **kwargs}, outputs)
+
+    def run(
+        self,
+        values: Mapping[str, object] | None = None,
+        *,
+        workdir: str | os.PathLike[str] | None = None,
+        outputs: Mapping[str, str | os.PathLike[str]] | None = None,
+        timeout: float | None = None,
+        python: str | None = None,
+        echo: TextIO | None = None,
+        quiet: bool = False,
+        **kwargs: object,
+    ) -> RunResult:
+        """Run the module and return its `RunResult`; a failed module is a result, not an error.
+
+        The module's output streams live to `echo` (default: sys.stdout) unless `quiet`.
+        """
+        options = RunOptions(
+            workdir=Path(workdir) if workdir is not None else None,
+            timeout=timeout,
+            python=python,
+            echo=None if quiet else (echo or sys.stdout),
+        )
+        return run_module(self.spec, {**(values or {}), **kwargs}, outputs, options)
+
+
+def load_module(path: str | os.PathLike[str]) -> Module:
+    """Load a module spec of any generation (legacy, component 2.0, CLI v2)."""
+    return Module(load_spec(path))

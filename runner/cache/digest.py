@@ -1,0 +1,240 @@
+"""Content digests of input and output paths (a file or a whole directory tree), read once.
+
+What a digest covers, and what it deliberately does not:
+
+- A single file: its bytes and its executable bit. Not its name nor where it lives, so the same
+  content under another name hits the same cache entry; a key that depends on the name (a
+  script that dispatches on the extension) adds the basename itself.
+- A directory: every entry below it, by posix path relative to the directory, sorted: files
+  (bytes + executable bit), directories (so an empty directory counts) and symlinks. Not the
+  directory's own name or location, so moving or copying the tree keeps its digest.
+- Symlinks: one that resolves inside the tree is kept as a link, digested as the tree-relative
+  path it resolves to (its target's content is digested as the target's own entry). One that
+  leads outside the tree is followed, since the content is what the step will read; a followed
+  directory that is already being walked (a cycle) is kept as a link. A dangling link outside
+  the tree is digested as its raw target string. The root itself is always followed.
+- FIFOs, sockets and devices: their name and kind only; they are never opened.
+- Not timestamps, owners, or permission bits other than the owner's execute bit.
+
+Entries are framed with explicit lengths, so no two different trees can produce the same byte
+stream by shifting bytes between a name and a digest.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import stat
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from runner.cache.state import StateDB
+from runner.hashing import CHUNK, hash_text, new_hasher
+
+Kind = Literal["file", "dir", "link", "special"]
+
+TREE_FORMAT = b"runner-tree\x00v1\x00"
+_KIND_TAG: dict[str, bytes] = {"file": b"f", "dir": b"d", "link": b"l", "special": b"s"}
+_LEN = struct.Struct("<Q")
+_META = struct.Struct("<IQ")
+
+EXECUTABLE = 0o755
+REGULAR = 0o644
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """One entry of a tree. `mode` is 0o755/0o644 for files and 0 for other kinds; `size` and
+    `digest` are the content's for files, the link target's digest for links, 0 and "" else."""
+
+    relpath: str
+    size: int
+    mode: int
+    digest: str
+    kind: Kind = "file"
+
+
+@dataclass(frozen=True)
+class TreeDigest:
+    """The digest of a path, its entries, and the bytes actually read to get it."""
+
+    digest: str
+    files: tuple[FileDigest, ...]
+    bytes_read: int
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A regular file found by the walk whose content digest is still to be found."""
+
+    relpath: str
+    path: str
+    st: os.stat_result
+
+
+def digest_path(path: Path, state: StateDB | None = None) -> TreeDigest:
+    """Digest a file or a directory tree, reading only files the memo does not vouch for."""
+    # Taken before any stat: a write after this instant is sure to change what we memoise.
+    observed_ns = time.time_ns()
+    root = os.path.realpath(path)
+    root_st = Path(root).stat()
+    walk = _Walk(root)
+    if stat.S_ISDIR(root_st.st_mode):
+        walk.directory(root, "", {(root_st.st_dev, root_st.st_ino): ""})
+    elif stat.S_ISREG(root_st.st_mode):
+        walk.pending.append(_Pending("", root, root_st))
+    else:
+        walk.entries.append(FileDigest("", 0, 0, "", "special"))
+    files, bytes_read = _digest_contents(walk.pending, state, observed_ns)
+    entries = tuple(sorted([*walk.entries, *files], key=lambda entry: entry.relpath))
+    return TreeDigest(tree_digest(entries), entries, bytes_read)
+
+
+def record_produced(path: Path, state: StateDB) -> TreeDigest:
+    """Digest an output a step just produced and memoise it, so downstream steps read nothing.
+
+    Files written in the last moments (see `runner.cache.state.is_racy`) cannot be memoised
+    safely yet; they are read again once by the next check.
+    """
+    return digest_path(path, state)
+
+
+def normalise_mode(st_mode: int) -> int:
+    """Only the owner's execute bit matters (as in git): umask differences are not changes."""
+    return EXECUTABLE if st_mode & stat.S_IXUSR else REGULAR
+
+
+# (st_dev, st_ino) of each directory on the way down -> its relpath: how cycles are caught.
+_Ancestors = dict[tuple[int, int], str]
+# A directory still to be listed: its real path, its relpath, its ancestors.
+_Listing = tuple[str, str, _Ancestors]
+
+
+class _Walk:
+    """Lists a tree without reading any file: directories and links become entries at once,
+    regular files are left pending for the memo."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.root_prefix = root.rstrip(os.sep) + os.sep
+        self.entries: list[FileDigest] = []
+        self.pending: list[_Pending] = []
+
+    def directory(self, path: str, relpath: str, ancestors: _Ancestors) -> None:
+        # Iterative on purpose: deep trees must not hit the recursion limit.
+        stack = [(path, relpath, ancestors)]
+        while stack:
+            path, relpath, ancestors = stack.pop()
+            with os.scandir(path) as listing:
+                for entry in listing:
+                    rel = f"{relpath}/{entry.name}" if relpath else entry.name
+                    child = self._entry(entry, rel, ancestors)
+                    if child is not None:
+                        stack.append(child)
+
+    def _entry(self, entry: os.DirEntry[str], rel: str, ancestors: _Ancestors) -> _Listing | None:
+        """Classify one entry; returns a directory still to be listed, if it is one."""
+        if entry.is_symlink():
+            return self._link(entry.path, rel, ancestors)
+        if entry.is_file(follow_symlinks=False):
+            self.pending.append(_Pending(rel, entry.path, entry.stat(follow_symlinks=False)))
+            return None
+        if entry.is_dir(follow_symlinks=False):
+            return self._dir(entry.path, rel, entry.stat(follow_symlinks=False), ancestors)
+        self.entries.append(FileDigest(rel, 0, 0, "", "special"))
+        return None
+
+    def _dir(
+        self, path: str, rel: str, st: os.stat_result, ancestors: _Ancestors
+    ) -> _Listing | None:
+        identity = (st.st_dev, st.st_ino)
+        if identity in ancestors:
+            # Named by the ancestor it loops back to, which does not depend on where the tree is.
+            self.entries.append(_link_entry(rel, "cycle:" + ancestors[identity]))
+            return None
+        self.entries.append(FileDigest(rel, 0, 0, "", "dir"))
+        return path, rel, {**ancestors, identity: rel}
+
+    def _link(self, path: str, rel: str, ancestors: _Ancestors) -> _Listing | None:
+        target = os.path.realpath(path)
+        if target == self.root or target.startswith(self.root_prefix):
+            inside = os.path.relpath(target, self.root).replace(os.sep, "/")
+            self.entries.append(_link_entry(rel, "tree:" + inside))
+            return None
+        try:
+            st = os.stat(target)  # noqa: PTH116 -- plain str paths in the walk: no pathlib cost
+        except OSError:
+            self.entries.append(_link_entry(rel, "dangling:" + os.readlink(path)))  # noqa: PTH115
+            return None
+        if stat.S_ISREG(st.st_mode):
+            self.pending.append(_Pending(rel, target, st))
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            return self._dir(target, rel, st, ancestors)
+        self.entries.append(FileDigest(rel, 0, 0, "", "special"))
+        return None
+
+
+def _link_entry(relpath: str, target: str) -> FileDigest:
+    return FileDigest(relpath, 0, 0, hash_text(target), "link")
+
+
+def _digest_contents(
+    pending: list[_Pending], state: StateDB | None, observed_ns: int
+) -> tuple[list[FileDigest], int]:
+    """Content digests of regular files: from the memo where it vouches, else read (and then
+    memoised in one batch)."""
+    files: list[FileDigest] = []
+    fresh: list[tuple[os.stat_result, str]] = []
+    buffer: memoryview | None = None
+    bytes_read = 0
+    for item in pending:
+        digest = state.lookup(item.st) if state is not None else None
+        if digest is None:
+            buffer = read_buffer() if buffer is None else buffer
+            digest, count = _hash_file(item.path, buffer)
+            bytes_read += count
+            fresh.append((item.st, digest))
+        files.append(
+            FileDigest(item.relpath, item.st.st_size, normalise_mode(item.st.st_mode), digest)
+        )
+    if state is not None:
+        state.add_bytes_read(bytes_read)
+        if fresh:
+            state.record_many(fresh, observed_ns=observed_ns)
+    return files, bytes_read
+
+
+def read_buffer(size: int = CHUNK) -> memoryview:
+    """A page-aligned buffer to read into. The kernel copies into a malloc'ed (16-byte aligned)
+    buffer at about half the speed here (see bench/README.md), and a fresh `bytes` per chunk
+    costs an allocation each time."""
+    return memoryview(mmap.mmap(-1, size))
+
+
+def _hash_file(path: str, buffer: memoryview) -> tuple[str, int]:
+    """Digest of a file's bytes and how many were read, through one reused buffer."""
+    hasher = new_hasher()
+    total = 0
+    with open(path, "rb", buffering=0) as stream:
+        while count := stream.readinto(buffer):
+            hasher.update(buffer[:count])
+            total += count
+    return hasher.hexdigest(), total
+
+
+def tree_digest(entries: tuple[FileDigest, ...]) -> str:
+    """The digest of sorted entries, each length-prefixed so the byte stream parses one way only."""
+    hasher = new_hasher()
+    hasher.update(TREE_FORMAT)
+    for entry in entries:
+        name = os.fsencode(entry.relpath)
+        digest = entry.digest.encode("ascii")
+        hasher.update(_KIND_TAG[entry.kind])
+        hasher.update(_LEN.pack(len(name)) + name)
+        hasher.update(_META.pack(entry.mode, entry.size))
+        hasher.update(_LEN.pack(len(digest)) + digest)
+    return str(hasher.hexdigest())

@@ -1,0 +1,372 @@
+"""The stat memo: `(device, inode, size, mtime_ns, ctime_ns) -> digest`, so an unchanged file is
+never read twice.
+
+Correctness rests on two rules (the "racy git" problem):
+
+- ctime is stored and compared as well as mtime. Nobody can set ctime by hand: any write, chmod,
+  or `os.utime` that puts an old mtime back moves ctime to now, so such an edit is still seen.
+- An entry is only memoised when the file's timestamps are safely older than the moment its stat
+  was taken (`observed_ns`). A timestamp only has the file system's granularity (a kernel clock
+  tick on ext4/xfs/tmpfs, one or two seconds on FAT, HFS+, ext3 and some network shares): a file
+  rewritten within the same tick right after it was hashed would keep the very same stat, and a
+  memo of it would be stale forever. Skipping such "racy" entries costs one more read later.
+
+The database is only a cache: any trouble with it (garbage bytes, a malformed image, a locked or
+unwritable file) is logged and either repaired by recreating the file or survived by running
+without a memo. It never fails a run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import filelock
+
+from runner.hashing import ALGORITHM
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# Stored as PRAGMA user_version: a new schema or a new digest algorithm silently starts afresh.
+FORMAT_ID = zlib.crc32(f"runner-state:{SCHEMA_VERSION}:{ALGORITHM}".encode()) & 0x7FFFFFFF
+
+NS = 1_000_000_000
+# Covers a kernel clock tick (<= 10 ms) with room for scheduling and small clock skews.
+FINE_MARGIN_NS = 100_000_000
+# Whole-second timestamps: FAT keeps 2 s (and Windows rounds up), ext3/HFS+/SMB keep 1 s.
+COARSE_MARGIN_NS = 3 * NS
+# A hit only rewrites its row's `seen` when it is older than this: warm checks stay read-only.
+TOUCH_AFTER_S = 3600
+DEFAULT_TIMEOUT_S = 30.0
+
+_SCHEMA = """
+CREATE TABLE files (
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    seen INTEGER NOT NULL,
+    PRIMARY KEY (dev, ino)
+) WITHOUT ROWID
+"""
+_LOOKUP = "SELECT size, mtime_ns, ctime_ns, digest, seen FROM files WHERE dev = ? AND ino = ?"
+_UPSERT = "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)"
+# dev, ino, size, mtime_ns, ctime_ns, digest, seen
+_Row = tuple[int, int, int, int, int, str, int]
+_TOUCH = "UPDATE files SET seen = ? WHERE dev = ? AND ino = ?"
+
+
+@dataclass(frozen=True)
+class StateStats:
+    """What the memo did, for tests and `explain`."""
+
+    hits: int = 0
+    misses: int = 0
+    recorded: int = 0
+    racy: int = 0
+    bytes_read: int = 0
+
+
+def racy_margin_ns(st: os.stat_result) -> int:
+    """How much older than the observation a file's timestamps must be to be memoised."""
+    # Whole-second timestamps give away a coarse file system (odds of a false alarm: 1e-9).
+    if st.st_mtime_ns % NS == 0 or st.st_ctime_ns % NS == 0:
+        return COARSE_MARGIN_NS
+    return FINE_MARGIN_NS
+
+
+def is_racy(st: os.stat_result, observed_ns: int) -> bool:
+    """True when a change right after `observed_ns` could leave this very stat unchanged."""
+    newest = max(st.st_mtime_ns, st.st_ctime_ns)
+    return newest >= observed_ns - racy_margin_ns(st)
+
+
+def _signed(value: int) -> int:
+    # SQLite integers are signed 64-bit; st_ino and st_dev can use the full unsigned range.
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def _key(st: os.stat_result) -> tuple[int, int]:
+    return _signed(st.st_dev), _signed(st.st_ino)
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    # OperationalError means locked/busy/io/permissions; bare DatabaseError means a bad image
+    # ("file is not a database", "database disk image is malformed").
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+class StateDB:
+    """The stat memo, in one SQLite file shared by every process and thread of this user.
+
+    Safe for concurrent use: WAL mode (readers never block), a busy timeout for writers, and
+    short write transactions. One instance may be shared by threads (calls are serialised).
+    """
+
+    def __init__(self, path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        self._timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._pending_touch: list[tuple[int, int]] = []
+        self._hits = self._misses = self._recorded = self._racy = self._bytes_read = 0
+        self._repaired = False
+        # Guards first-time setup and repair across processes; reentrant within this instance.
+        self._setup_lock = filelock.FileLock(f"{self.path}.lock", timeout=timeout_s)
+        self._conn = self._open()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection | None:
+        try:
+            return self._connect()
+        except sqlite3.Error as exc:
+            if _is_corruption(exc):
+                return self._repair(exc)
+            log.warning("state db %s unusable (%s): running without a memo", self.path, exc)
+        except OSError as exc:  # filelock.Timeout included
+            log.warning("state db %s unusable (%s): running without a memo", self.path, exc)
+        return None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path, timeout=self._timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            if not _initialised(conn):
+                # Switching to WAL fails at once (no busy wait) when another process is doing
+                # the same: first-time setup is serialised by a lock file instead.
+                with self._setup_lock:
+                    conn.execute("PRAGMA journal_mode=WAL").fetchone()
+                    _ensure_schema(conn)
+            # A lost last transaction after a power cut only costs a re-hash.
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _repair(self, exc: sqlite3.Error) -> sqlite3.Connection | None:
+        """Recreate a damaged file; the lock keeps two processes from deleting each other's."""
+        self._repaired = True
+        log.warning("state db %s is damaged (%s): recreating it", self.path, exc)
+        try:
+            with self._setup_lock:
+                if not _healthy(self.path, self._timeout_s):
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                return self._connect()
+        except (sqlite3.Error, OSError) as again:
+            log.warning("state db %s unusable (%s): running without a memo", self.path, again)
+            return None
+
+    def _fail(self, exc: sqlite3.Error) -> None:
+        """Called with the lock held after a failed statement: repair once, else go without."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        if _is_corruption(exc) and not self._repaired:
+            self._conn = self._repair(exc)
+        else:
+            log.warning("state db %s failed (%s): running without a memo", self.path, exc)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                self._flush_touches(self._conn)
+            except sqlite3.Error as exc:
+                log.warning("state db %s: could not save last-seen times (%s)", self.path, exc)
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> StateDB:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the memo ------------------------------------------------------------------------------
+
+    @property
+    def usable(self) -> bool:
+        """False when the database could not be opened and every lookup is a miss."""
+        return self._conn is not None
+
+    @property
+    def stats(self) -> StateStats:
+        return StateStats(self._hits, self._misses, self._recorded, self._racy, self._bytes_read)
+
+    def add_bytes_read(self, count: int) -> None:
+        """Account for bytes a caller had to read after a miss."""
+        with self._lock:
+            self._bytes_read += count
+
+    def lookup(self, st: os.stat_result) -> str | None:
+        """The digest memoised for exactly this stat, or None."""
+        with self._lock:
+            row = self._select(st)
+            if row is None or row[:3] != (st.st_size, st.st_mtime_ns, st.st_ctime_ns):
+                self._misses += 1
+                return None
+            self._hits += 1
+            if time.time() - row[4] > TOUCH_AFTER_S:
+                self._pending_touch.append(_key(st))
+            return str(row[3])
+
+    def _select(self, st: os.stat_result) -> tuple[int, int, int, str, int] | None:
+        if self._conn is None:
+            return None
+        try:
+            row: tuple[int, int, int, str, int] | None
+            row = self._conn.execute(_LOOKUP, _key(st)).fetchone()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return None
+        return row
+
+    def record(self, st: os.stat_result, digest: str, *, observed_ns: int | None = None) -> None:
+        """Memoise one digest; see `record_many`."""
+        self.record_many([(st, digest)], observed_ns=observed_ns)
+
+    def record_many(
+        self, items: Iterable[tuple[os.stat_result, str]], *, observed_ns: int | None = None
+    ) -> None:
+        """Memoise digests in one transaction, skipping racy entries.
+
+        `observed_ns` is the wall-clock time (`time.time_ns()`) taken BEFORE the stats were: a
+        write after that moment is then sure to move ctime away from the memoised value. Without
+        it, "now" is used, which misses a write that landed between the stat and this call.
+        """
+        reference = time.time_ns() if observed_ns is None else observed_ns
+        seen = int(time.time())
+        rows: list[_Row] = []
+        racy = 0
+        for st, digest in items:
+            if is_racy(st, reference):
+                racy += 1
+                continue
+            dev, ino = _key(st)
+            rows.append((dev, ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest, seen))
+        with self._lock:
+            self._racy += racy
+            if self._conn is None or not rows:
+                return
+            try:
+                self._write(self._conn, rows)
+            except sqlite3.Error as exc:
+                self._fail(exc)
+                return
+            self._recorded += len(rows)
+
+    def _write(self, conn: sqlite3.Connection, rows: list[_Row]) -> None:
+        with _transaction(conn):
+            conn.executemany(_UPSERT, rows)
+            self._flush_touches(conn, in_transaction=True)
+
+    def _flush_touches(self, conn: sqlite3.Connection, *, in_transaction: bool = False) -> None:
+        if not self._pending_touch:
+            return
+        now = int(time.time())
+        rows = [(now, dev, ino) for dev, ino in self._pending_touch]
+        if in_transaction:
+            conn.executemany(_TOUCH, rows)
+        else:
+            with _transaction(conn):
+                conn.executemany(_TOUCH, rows)
+        self._pending_touch.clear()
+
+    def prune(self, older_than_s: float) -> int:
+        """Forget files not seen for `older_than_s` seconds; returns how many rows went.
+
+        `seen` is refreshed at most hourly (TOUCH_AFTER_S), so use horizons of days.
+        """
+        cutoff = time.time() - older_than_s
+        with self._lock:
+            if self._conn is None:
+                return 0
+            try:
+                self._flush_touches(self._conn)
+                with _transaction(self._conn):
+                    cursor = self._conn.execute("DELETE FROM files WHERE seen < ?", (cutoff,))
+            except sqlite3.Error as exc:
+                self._fail(exc)
+                return 0
+            return cursor.rowcount
+
+    def __len__(self) -> int:
+        with self._lock:
+            if self._conn is None:
+                return 0
+            try:
+                (count,) = self._conn.execute("SELECT count(*) FROM files").fetchone()
+            except sqlite3.Error as exc:
+                self._fail(exc)
+                return 0
+            return int(count)
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE takes the write lock up front, so writers queue on the busy timeout."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    return int(version)
+
+
+def _initialised(conn: sqlite3.Connection) -> bool:
+    (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+    return bool(mode == "wal" and _user_version(conn) == FORMAT_ID)
+
+
+def _ensure_schema(conn: sqlite3.Connection) -> None:
+    if _user_version(conn) == FORMAT_ID:
+        return
+    with _transaction(conn):
+        # Another process may have created it while we waited for the write lock.
+        if _user_version(conn) != FORMAT_ID:
+            conn.execute("DROP TABLE IF EXISTS files")
+            conn.execute(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {FORMAT_ID}")
+
+
+def _healthy(path: Path, timeout_s: float) -> bool:
+    """Whether the file at `path` is (now) a sound database: maybe another process fixed it."""
+    if not path.exists():
+        return True
+    try:
+        conn = sqlite3.connect(path, timeout=timeout_s)
+        try:
+            (verdict,) = conn.execute("PRAGMA quick_check").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return bool(verdict == "ok")

@@ -1,0 +1,206 @@
+"""The `runner` command line: argument parsing and the one top-level error handler."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from runner import __version__
+from runner.engine import RunOptions, RunResult, preview_command, run_module
+from runner.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_MODULE_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    RunnerError,
+)
+from runner.show import interface, interface_text
+from runner.spec.load import load_spec
+from runner.spec.model import ModuleSpec
+
+
+class UsageError(RunnerError):
+    """A command line that cannot be understood."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+
+def _pairs(raw: Sequence[str] | None, flag: str) -> dict[str, str]:
+    """`-i NAME=VALUE` pairs; the value may itself contain `=`."""
+    pairs: dict[str, str] = {}
+    for item in raw or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{flag} {item!r}: expected NAME=VALUE", f"e.g. {flag} ratio=0.75")
+        if name in pairs:
+            raise UsageError(f"{flag} {name} is given twice")
+        pairs[name] = value
+    return pairs
+
+
+def _add_binding_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        metavar="NAME=VALUE",
+        help="bind an input port (a path) or a parameter, by original or python name",
+    )
+    parser.add_argument(
+        "-o", "--output", action="append", metavar="NAME=PATH", help="place an output at PATH"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="runner", description="Run Azure Machine Learning modules locally, fast.")
+    parser.add_argument("--version", action="version", version=f"runner {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    validate = commands.add_parser("validate", help="check that module specs load")
+    validate.add_argument("specs", nargs="+", metavar="SPEC")
+
+    show = commands.add_parser("show", help="print a module's normalised interface")
+    show.add_argument("spec", metavar="SPEC")
+    show.add_argument("--json", action="store_true", help="print JSON")
+
+    render = commands.add_parser("render", help="print the command a run would execute")
+    render.add_argument("spec", metavar="SPEC")
+    _add_binding_flags(render)
+    render.add_argument("--json", action="store_true", help="print the argv as a JSON list")
+
+    run = commands.add_parser("run", help="run a module")
+    run.add_argument("spec", metavar="SPEC")
+    _add_binding_flags(run)
+    run.add_argument("--workdir", type=Path, help="run in this new folder")
+    run.add_argument("--runs-dir", type=Path, help="where new run folders go (default ./runs)")
+    run.add_argument(
+        "--env", choices=["host"], default="host", help="where the command runs (default host)"
+    )
+    run.add_argument("--python", help="interpreter for `python` in the command (host mode)")
+    run.add_argument("--timeout", type=float, metavar="S", help="kill the run after S seconds")
+    run.add_argument("--mpi-processes", type=int, metavar="N", help="mpiexec -n N (jobType mpi)")
+    run.add_argument("--quiet", action="store_true", help="do not stream the module's output")
+    run.add_argument("--json", action="store_true", help="print one JSON object as the result")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    stdout, stderr = sys.stdout, sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        handler: Callable[[argparse.Namespace, TextIO, TextIO], int] = _HANDLERS[args.command]
+        return handler(args, stdout, stderr)
+    except RunnerError as exc:
+        print(f"error: {exc}", file=stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:  # argparse --help / --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except Exception:
+        return _internal_error(stderr)
+
+
+def _internal_error(stderr: TextIO) -> int:
+    """A bug in runner: keep the traceback in a file, show one line and where to find it."""
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="runner-crash-", suffix=".log", delete=False
+    ) as log:
+        traceback.print_exc(file=log)
+    kind = sys.exc_info()[0]
+    name = kind.__name__ if kind else "error"
+    print(f"internal error ({name}); the traceback is in {log.name}", file=stderr)
+    print("  hint: this is a bug in runner; please report it with that file", file=stderr)
+    return EXIT_INTERNAL
+
+
+def _print_warnings(spec: ModuleSpec, stderr: TextIO) -> None:
+    for warning in spec.warnings:
+        print(f"warning: {warning}", file=stderr)
+
+
+def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    failed = 0
+    for path in args.specs:
+        try:
+            spec = load_spec(path)
+        except RunnerError as exc:
+            print(f"error: {exc}", file=stderr)
+            failed += 1
+            continue
+        _print_warnings(spec, stderr)
+        print(f"ok: {path} ({spec.generation.value}, {spec.identity})", file=stdout)
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    spec = load_spec(args.spec)
+    if args.json:
+        json.dump(interface(spec), stdout, indent=2)
+        stdout.write("\n")
+    else:
+        _print_warnings(spec, stderr)
+        print(interface_text(spec), file=stdout)
+    return EXIT_OK
+
+
+def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    spec = load_spec(args.spec)
+    _print_warnings(spec, stderr)
+    argv = preview_command(spec, _pairs(args.input, "-i"), _pairs(args.output, "-o"))
+    print(json.dumps(argv) if args.json else shlex.join(argv), file=stdout)
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    spec = load_spec(args.spec)
+    _print_warnings(spec, stderr)
+    options = RunOptions(
+        workdir=args.workdir,
+        runs_root=args.runs_dir.resolve() if args.runs_dir else None,
+        python=args.python,
+        timeout=args.timeout,
+        echo=None if args.quiet else (stderr if args.json else stdout),
+        mpi_processes=args.mpi_processes,
+    )
+    result = run_module(spec, _pairs(args.input, "-i"), _pairs(args.output, "-o"), options)
+    if args.json:
+        json.dump(result.to_json(), stdout, indent=2)
+        stdout.write("\n")
+    else:
+        _report(result, stderr)
+    return EXIT_OK if result.ok else EXIT_MODULE_FAILED
+
+
+def _report(result: RunResult, stream: TextIO) -> None:
+    if result.ok:
+        print(f"{result.status.value} in {result.duration:.2f} s", file=stream)
+    else:
+        print(f"failed: {result.message}", file=stream)
+    print(f"  workdir: {result.workdir}", file=stream)
+    print(f"  log:     {result.log}", file=stream)
+    for name, path in result.outputs.items():
+        print(f"  output {name}: {path}", file=stream)
+    if not result.ok:
+        print(f"  re-run by hand: {result.workdir / 'rerun.sh'}", file=stream)
+
+
+_HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
+    "validate": _validate,
+    "show": _show,
+    "render": _render,
+    "run": _run,
+}

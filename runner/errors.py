@@ -1,0 +1,79 @@
+"""The error taxonomy: every failure a user can cause or meet, with its fixed exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_MODULE_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class RunnerError(Exception):
+    """A failure explained to the user: a message and an optional hint on how to fix it."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a spec file something is: file, 1-based line and column, and the field path."""
+
+    file: Path
+    line: int | None = None
+    column: int | None = None
+    field: str = ""
+
+    def __str__(self) -> str:
+        where = str(self.file)
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        if self.field:
+            where += f": {self.field}"
+        return where
+
+
+class SpecError(RunnerError):
+    """A spec file that cannot be read, parsed or understood."""
+
+    def __init__(self, location: Location, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{location}: {message}", hint)
+        self.location = location
+        self.reason = message
+
+
+class BindingError(RunnerError):
+    """A value given for an input, parameter or output that does not fit the spec."""
+
+
+class SnapshotError(RunnerError):
+    """The code snapshot cannot be assembled (missing, absolute or colliding includes...)."""
+
+
+class UnsupportedError(RunnerError):
+    """The spec asks for something that cannot run locally (hdinsight, mpi without mpiexec...)."""
+
+
+class EnvironmentBuildError(RunnerError):
+    """An environment (venv, conda, docker image) could not be created."""
+
+
+class InterruptedRun(RunnerError):
+    """The user interrupted the run (Ctrl-C)."""
+
+    exit_code = EXIT_INTERRUPTED

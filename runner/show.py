@@ -1,0 +1,183 @@
+"""The normalised interface of a module, as JSON-ready data and as text for people."""
+
+from __future__ import annotations
+
+from runner.spec.model import (
+    CommandTemplate,
+    EnvironmentSpec,
+    InputPort,
+    Literal,
+    ModuleSpec,
+    OptionalGroup,
+    Parameter,
+    Part,
+    Ref,
+    RefKind,
+    Token,
+)
+
+
+def template_text(template: CommandTemplate) -> str:
+    """One line showing the command with `{inputs.x}`/`{outputs.y}` placeholders and `[...]`."""
+    return " ".join(_part_text(part) for part in template.parts)
+
+
+def _part_text(part: Part) -> str:
+    if isinstance(part, OptionalGroup):
+        return "[" + " ".join(_part_text(p) for p in part.parts) + "]"
+    return _token_text(part)
+
+
+def _token_text(token: Token) -> str:
+    out = ""
+    for segment in token.segments:
+        if isinstance(segment, Literal):
+            out += segment.text
+        else:
+            out += _ref_text(segment)
+    return out
+
+
+def _ref_text(ref: Ref) -> str:
+    namespace = "outputs" if ref.kind is RefKind.OUTPUT else "inputs"
+    return "{" + f"{namespace}.{ref.name}" + "}"
+
+
+def interface(spec: ModuleSpec) -> dict[str, object]:
+    return {
+        "source": str(spec.source),
+        "generation": spec.generation.value,
+        "namespace": spec.namespace,
+        "name": spec.name,
+        "version": spec.version,
+        "display_name": spec.display_name,
+        "description": spec.description,
+        "job_type": spec.job_type.value,
+        "is_deterministic": spec.is_deterministic,
+        "successful_return_code": spec.return_code.value,
+        "inputs": [_input_json(item) for item in spec.inputs],
+        "outputs": [
+            {
+                "name": out.name,
+                "python_name": out.python_name,
+                "types": list(out.types),
+                "kind": "file" if out.is_file else "folder",
+                "description": out.description,
+            }
+            for out in spec.outputs
+        ],
+        "command": template_text(spec.command),
+        "environment": _environment_json(spec.environment),
+        "environment_variables": dict(spec.environment_variables),
+        "code": str(spec.code.base) if spec.code else None,
+        "additional_includes": [inc.path for inc in spec.code.includes] if spec.code else [],
+        "warnings": [str(w) for w in spec.warnings],
+    }
+
+
+def _input_json(item: InputPort | Parameter) -> dict[str, object]:
+    common: dict[str, object] = {
+        "name": item.name,
+        "python_name": item.python_name,
+        "optional": item.optional,
+        "default": item.default,
+        "description": item.description,
+        "enabled_by": (
+            {"parent": item.enabled_by.parent, "option": item.enabled_by.option}
+            if item.enabled_by
+            else None
+        ),
+    }
+    if isinstance(item, InputPort):
+        return {**common, "kind": "port", "types": list(item.types), "file": item.is_file}
+    return {
+        **common,
+        "kind": "parameter",
+        "type": item.type.value,
+        "min": item.min,
+        "max": item.max,
+        "options": list(item.option_values),
+    }
+
+
+def _environment_json(env: EnvironmentSpec) -> dict[str, object]:
+    conda = env.conda
+    return {
+        "image": env.image,
+        "base_image": env.base_image,
+        "named": env.named,
+        "conda": (
+            {
+                "python": conda.python_version,
+                "channels": list(conda.channels),
+                "dependencies": list(conda.dependencies),
+                "pip": list(conda.pip),
+            }
+            if conda
+            else None
+        ),
+        "pip_requirements": list(env.pip_requirements),
+        "os": env.os,
+    }
+
+
+def interface_text(spec: ModuleSpec) -> str:
+    lines = [
+        f"{spec.display_name or spec.name}  ({spec.generation.value}: {spec.identity})",
+        f"  job type: {spec.job_type.value}   deterministic: "
+        f"{'yes' if spec.is_deterministic else 'no'}   return code: {spec.return_code.value}",
+        "inputs:" if spec.inputs else "inputs: none",
+    ]
+    lines += [_input_line(item) for item in spec.inputs]
+    lines.append("outputs:" if spec.outputs else "outputs: none")
+    for out in spec.outputs:
+        kind = "file" if out.is_file else "folder"
+        lines.append(f"  {out.python_name:<24} {'/'.join(out.types)} ({kind})  '{out.name}'")
+    lines.append("command:")
+    lines.append(f"  {template_text(spec.command)}")
+    lines.append(f"environment: {_environment_line(spec.environment)}")
+    if spec.environment_variables:
+        pairs = ", ".join(f"{k}={v}" for k, v in spec.environment_variables)
+        lines.append(f"environment variables: {pairs}")
+    if spec.code:
+        lines.append(f"code: {spec.code.base}")
+        lines += [f"  + {inc.path}" for inc in spec.code.includes]
+    return "\n".join(lines)
+
+
+def _input_line(item: InputPort | Parameter) -> str:
+    indent = "    " if item.enabled_by else "  "
+    if isinstance(item, InputPort):
+        what = "port " + "/".join(item.types)
+    else:
+        what = item.type.value
+        if item.min is not None or item.max is not None:
+            what += f" [{_bound(item.min)}..{_bound(item.max)}]"
+        if item.options:
+            what += " {" + " | ".join(item.option_values) + "}"
+    if item.default is not None:
+        what += f" = {item.default!r}"
+    flags = "optional" if item.optional else ("" if item.default is not None else "required")
+    when = f" (when {item.enabled_by.parent} = {item.enabled_by.option})" if item.enabled_by else ""
+    return f"{indent}{item.python_name:<24} {what}  {flags}  '{item.name}'{when}".rstrip()
+
+
+def _bound(value: int | float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _environment_line(env: EnvironmentSpec) -> str:
+    parts = []
+    if env.named:
+        parts.append(f"named {env.named}")
+    if env.image:
+        parts.append(f"image {env.image}")
+    if env.base_image:
+        parts.append(f"base image {env.base_image}")
+    if env.conda:
+        python = env.conda.python_version or "unpinned"
+        count = len(env.conda.dependencies) + len(env.conda.pip)
+        parts.append(f"conda (python {python}, {count} packages)")
+    if env.pip_requirements:
+        parts.append(f"pip requirements ({len(env.pip_requirements)} lines)")
+    return ", ".join(parts) or "host python (none declared)"

@@ -1,0 +1,1 @@
+"""Module specs: the frozen model and one loader per spec generation."""

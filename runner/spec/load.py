@@ -1,0 +1,102 @@
+"""Load a module spec of any generation: detect which one it is and dispatch to its loader."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from runner.spec import cliv2, component2, legacy
+from runner.spec.model import Generation, ModuleSpec
+from runner.spec.source import Document, Node, load_document, parse_document
+
+_COMPONENT2_TYPES = (
+    "commandcomponent",
+    "distributedcomponent",
+    "parallelcomponent",
+    "hdinsightcomponent",
+)
+_COMPONENT2_SCHEMAS = (
+    "commandcomponent.json",
+    "distributedcomponent",
+    "parallelcomponent",
+    "hdinsightcomponent",
+    "azureml/sdk-2-0",
+    "componentsdk",
+)
+_SHAPES = (
+    "a module spec is one of: a legacy module (top-level amlModuleIdentifier), a 2.0"
+    " component ($schema .../CommandComponent.json or type: CommandComponent) or a CLI v2"
+    " component (type: command)"
+)
+_LOADERS: dict[Generation, Callable[[Document], ModuleSpec]] = {
+    Generation.LEGACY: legacy.load,
+    Generation.COMPONENT_2: component2.load,
+    Generation.CLI_V2: cliv2.load,
+}
+
+
+def load_spec(path: str | os.PathLike[str]) -> ModuleSpec:
+    """Read and load the spec file at `path`."""
+    return _load(load_document(_absolute(Path(path))))
+
+
+def load_spec_text(path: Path, text: str) -> ModuleSpec:
+    """Load spec `text` as if read from `path` (named in messages, base of relative paths)."""
+    return _load(parse_document(_absolute(path), text))
+
+
+def _absolute(path: Path) -> Path:
+    return Path(os.path.normpath(path.absolute()))
+
+
+def _load(doc: Document) -> ModuleSpec:
+    return _LOADERS[detect_generation(doc.root)](doc)
+
+
+def detect_generation(root: Node) -> Generation:
+    """Which generation the document at `root` is written in."""
+    if not root.is_map():
+        raise root.expected("a mapping of spec fields", _SHAPES)
+    if root.get("amlModuleIdentifier") is not None:
+        return Generation.LEGACY
+    # `type` decides before `$schema`: files in the wild pair the 2.0 schema URL with
+    # `type: command` and CLI v2 `${{inputs.x}}` placeholders.
+    type_node = root.get("type")
+    if type_node is not None and isinstance(type_node.value, str):
+        base = type_node.value.split("@", 1)[0].strip().lower()
+        if base == "pipeline":
+            raise type_node.error(
+                "this is a pipeline job, not a module",
+                "pipelines are not supported yet: run its components one by one",
+            )
+        if base in _COMPONENT2_TYPES:
+            return Generation.COMPONENT_2
+        if base == "command":
+            return Generation.CLI_V2
+    found = _from_schema(root)
+    if found is not None:
+        return found
+    if root.get("moduleIdentifier") is not None:
+        raise root.require("moduleIdentifier").error(
+            "not a module spec: 'moduleIdentifier' is not a known key",
+            "did you mean amlModuleIdentifier?",
+        )
+    raise root.error("not a module spec: no amlModuleIdentifier, $schema or type", _SHAPES)
+
+
+def _from_schema(root: Node) -> Generation | None:
+    node = root.get("$schema")
+    if node is None or not isinstance(node.value, str):
+        return None
+    schema = node.value.lower()
+    if "pipelinejob" in schema:
+        raise node.error(
+            "this is a pipeline job, not a module",
+            "pipelines are not supported yet: run its components one by one",
+        )
+    if "azuremlschemas" in schema and "commandcomponent" in schema:
+        return Generation.CLI_V2
+    if any(marker in schema for marker in _COMPONENT2_SCHEMAS):
+        return Generation.COMPONENT_2
+    return None

@@ -1,0 +1,317 @@
+"""The one frozen, typed model that every spec generation loads into."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Generation(enum.Enum):
+    LEGACY = "legacy"  # amlModuleIdentifier (2020)
+    COMPONENT_2 = "component-2.0"  # $schema .../CommandComponent.json
+    CLI_V2 = "cli-v2"  # spec with `type: command`
+
+
+class JobType(enum.Enum):
+    BASIC = "basic"
+    MPI = "mpi"
+    PARALLEL = "parallel"
+    HDINSIGHT = "hdinsight"
+
+
+class ParamType(enum.Enum):
+    STRING = "String"
+    INTEGER = "Integer"
+    FLOAT = "Float"
+    BOOLEAN = "Boolean"
+    ENUM = "Enum"
+
+
+class ReturnCodeRule(enum.Enum):
+    ZERO = "Zero"
+    ZERO_OR_GREATER = "ZeroOrGreater"
+
+    def succeeded(self, exit_code: int) -> bool:
+        if self is ReturnCodeRule.ZERO:
+            return exit_code == 0
+        return exit_code >= 0
+
+
+ParamValue = str | int | float | bool
+
+# Port types that name a single file; every other port type is a directory (or either, for
+# the wildcards below). Compared case-insensitively.
+FILE_PORT_TYPES = frozenset({"anyfile", "uri_file"})
+WILDCARD_PORT_TYPES = frozenset(
+    {"anyfile", "anydirectory", "path", "uri_file", "uri_folder", "mltable"}
+)
+
+
+@dataclass(frozen=True)
+class Enabler:
+    """An enum option that switches a child parameter on: `parent` must equal `option`."""
+
+    parent: str  # original name of the parent Enum parameter
+    option: str
+
+
+@dataclass(frozen=True)
+class EnumOption:
+    value: str
+    children: tuple[str, ...] = ()  # original names of the child parameters it enables
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A typed value (String, Integer, Float, Boolean, Enum) rendered into the command."""
+
+    name: str
+    python_name: str
+    type: ParamType
+    description: str = ""
+    optional: bool = False
+    default: ParamValue | None = None
+    min: int | float | None = None
+    max: int | float | None = None
+    options: tuple[EnumOption, ...] = ()
+    enabled_by: Enabler | None = None
+
+    @property
+    def option_values(self) -> tuple[str, ...]:
+        return tuple(option.value for option in self.options)
+
+
+@dataclass(frozen=True)
+class InputPort:
+    """A data input: a file or folder path handed to the command."""
+
+    name: str
+    python_name: str
+    types: tuple[str, ...]
+    description: str = ""
+    optional: bool = False
+    default: str | None = None  # a path, relative to the spec folder, when the spec gives one
+    enabled_by: Enabler | None = None
+
+    @property
+    def is_file(self) -> bool:
+        """True when every accepted type is a single-file type (AnyFile, uri_file)."""
+        return all(t.lower() in FILE_PORT_TYPES for t in self.types)
+
+
+@dataclass(frozen=True)
+class OutputPort:
+    name: str
+    python_name: str
+    types: tuple[str, ...]
+    description: str = ""
+
+    @property
+    def is_file(self) -> bool:
+        """AnyFile/uri_file outputs are single files; all other outputs are directories."""
+        return all(t.lower() in FILE_PORT_TYPES for t in self.types)
+
+
+Input = InputPort | Parameter
+
+
+# ---- command template -------------------------------------------------------------------
+
+
+class RefKind(enum.Enum):
+    INPUT = "input"  # {inputs.x} / ${{inputs.x}}: a port's path or a parameter's value
+    INPUT_VALUE = "inputValue"  # legacy {inputValue: X}
+    INPUT_PATH = "inputPath"  # legacy {inputPath: X}
+    OUTPUT = "output"  # {outputs.y} / {outputPath: Y}
+
+
+@dataclass(frozen=True)
+class Literal:
+    text: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    kind: RefKind
+    name: str  # the name as written in the template (original or python name)
+
+
+Segment = Literal | Ref
+
+
+@dataclass(frozen=True)
+class Token:
+    """One argv element: its segments are concatenated after substitution."""
+
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class OptionalGroup:
+    """Emitted only when every optional input it references has a value."""
+
+    parts: tuple[Part, ...]
+
+
+Part = Token | OptionalGroup
+
+
+@dataclass(frozen=True)
+class CommandTemplate:
+    parts: tuple[Part, ...]
+    source: str = ""  # the template as written, for display
+
+
+# ---- environment --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CondaDependencies:
+    """A conda environment definition, parsed at load time (file contents read then)."""
+
+    name: str | None = None
+    channels: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()  # conda package specs, e.g. "python=3.10", "numpy>=1.24"
+    pip: tuple[str, ...] = ()  # pip requirement lines
+
+    @property
+    def python_version(self) -> str | None:
+        for dep in self.dependencies:
+            head = dep.replace(" ", "")
+            if head == "python" or head.startswith(("python=", "python>", "python<", "python!")):
+                return head[len("python") :].lstrip("=<>!~") or None
+        return None
+
+
+@dataclass(frozen=True)
+class DockerBuild:
+    context: Path
+    dockerfile: str = "Dockerfile"
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """What a module needs to run in. All empty means: the host interpreter as is."""
+
+    image: str | None = None  # docker image used as is
+    base_image: str | None = None  # docker image to build on
+    conda: CondaDependencies | None = None
+    pip_requirements: tuple[str, ...] = ()  # contents of a pip requirements file
+    named: str | None = None  # azureml:<name>:<version>, azureml:<name>@latest, registry URI
+    build: DockerBuild | None = None
+    os: str = "linux"
+
+    @property
+    def declares_dependencies(self) -> bool:
+        return self.conda is not None or bool(self.pip_requirements)
+
+
+# ---- code snapshot ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Include:
+    """One additional include as written, with where it was written (for error messages)."""
+
+    path: str  # relative to the spec's folder
+    origin: str  # e.g. "train.additional_includes:3" or "additional_includes[1]"
+
+
+@dataclass(frozen=True)
+class CodeSpec:
+    spec_dir: Path  # absolute folder holding the spec file
+    base: Path  # absolute snapshot base: a folder, or a single file for v2 `code: ./x.py`
+    is_single_file: bool = False
+    includes: tuple[Include, ...] = ()
+
+
+# ---- job kinds ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParallelSpec:
+    input_data: tuple[str, ...]  # input names whose files feed run(mini_batch)
+    output_data: str  # output name receiving the results
+    entry: str  # script path relative to the snapshot root
+    args: CommandTemplate
+    mini_batch_size: int = 1
+    error_threshold: int = -1  # number of failed items tolerated; -1: all
+
+
+@dataclass(frozen=True)
+class Distribution:
+    type: str  # mpi, pytorch, tensorflow, torch.distributed
+    process_count: int = 1
+    additional_arguments: str = ""
+
+
+@dataclass(frozen=True)
+class Resources:
+    instance_count: int = 1
+    shm_size: str | None = None
+    docker_args: str | None = None
+    gpu_count: int = 0
+
+
+# ---- the module ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecWarning:
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    source: Path  # absolute path of the spec file
+    generation: Generation
+    name: str
+    version: str
+    namespace: str | None = None
+    display_name: str = ""
+    description: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
+    job_type: JobType = JobType.BASIC
+    is_deterministic: bool = True
+    return_code: ReturnCodeRule = ReturnCodeRule.ZERO
+    inputs: tuple[Input, ...] = ()  # ports and parameters, in spec order
+    outputs: tuple[OutputPort, ...] = ()
+    command: CommandTemplate = field(default_factory=lambda: CommandTemplate(()))
+    environment: EnvironmentSpec = field(default_factory=EnvironmentSpec)
+    code: CodeSpec | None = None
+    environment_variables: tuple[tuple[str, str], ...] = ()
+    parallel: ParallelSpec | None = None
+    distribution: Distribution | None = None
+    resources: Resources = field(default_factory=Resources)
+    warnings: tuple[SpecWarning, ...] = ()
+
+    @property
+    def ports(self) -> tuple[InputPort, ...]:
+        return tuple(i for i in self.inputs if isinstance(i, InputPort))
+
+    @property
+    def parameters(self) -> tuple[Parameter, ...]:
+        return tuple(i for i in self.inputs if isinstance(i, Parameter))
+
+    @property
+    def identity(self) -> str:
+        head = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{head}:{self.version}"
+
+    def find_input(self, name: str) -> Input | None:
+        """An input by original name or python name."""
+        for item in self.inputs:
+            if name in (item.name, item.python_name):
+                return item
+        return None
+
+    def find_output(self, name: str) -> OutputPort | None:
+        for out in self.outputs:
+            if name in (out.name, out.python_name):
+                return out
+        return None
