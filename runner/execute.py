@@ -1,10 +1,15 @@
 """Run one command: own session, live and timestamped log, timeout, no orphans. No policy.
 
 `execute(Invocation) -> Outcome` is the only entry point. It never raises for anything the
-child does (non-zero exit, signals, a command that cannot start); it returns an `Outcome` and
-the caller decides what that means. In particular a Ctrl-C (SIGINT, or SIGTERM) received while
-the child runs is NOT re-raised: the child's process tree is shut down and the `Outcome` comes
-back with ``interrupted=True``; the caller must treat that as an interruption (exit 130).
+child does (non-zero exit, signals, a command that cannot start; only a log file that cannot
+be opened raises OSError); it returns an `Outcome` and the caller decides what that means.
+In particular a Ctrl-C (SIGINT, or SIGTERM) received while the child runs is NOT re-raised:
+the child's process tree is shut down and the `Outcome` comes back with ``interrupted=True``;
+the caller must treat that as an interruption (exit 130).
+
+The log (appended to, one record a line): ``<UTC time, ms> <stdout|stderr|runner> <text>``;
+``runner`` records are the header (command, cwd, start), escalation steps and the ``end:``
+footer. The echo stream gets the child's output raw, as it arrives.
 
 How the process tree is contained (POSIX; Linux is the target):
 
@@ -97,8 +102,13 @@ class Invocation:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened. ``exit_code`` is -N when the child was killed by signal N, None when it
-    never started (then ``start_error`` says why)."""
+    """What happened.
+
+    ``exit_code`` is -N when the child was killed by signal N, None when it never started (then
+    ``start_error`` says why). ``ended_at`` is when the child itself ended (leftover
+    descendants are cleaned up after). ``interrupted`` is True when SIGINT or SIGTERM reached
+    us during the call; the caller must stop as for a Ctrl-C.
+    """
 
     exit_code: int | None
     started_at: datetime

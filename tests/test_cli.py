@@ -65,7 +65,7 @@ def test_failed_run_exits_1_and_says_where_everything_is(
     capsys: pytest.CaptureFixture[str], echo_spec: Path, tmp_path: Path
 ) -> None:
     workdir = tmp_path / "w"
-    code, out, err = run_cli(
+    code, _, err = run_cli(
         capsys, "run", str(echo_spec), "-i", "text=x", "-i", "code=5", "--workdir", str(workdir)
     )
     assert code == 1
@@ -153,7 +153,9 @@ def test_internal_error_exits_3_with_a_saved_traceback(
     crash_log.unlink()
 
 
-def test_ctrl_c_ends_the_tree_and_exits_130(write_module: Callable[..., Path], tmp_path: Path) -> None:
+def test_ctrl_c_ends_the_tree_and_exits_130(
+    write_module: Callable[..., Path], tmp_path: Path
+) -> None:
     sleeper = (
         "import subprocess, sys, time\n"
         "from pathlib import Path\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -52,7 +51,9 @@ def probe_module(write: Callable[..., Path], **extra: str) -> runner.Module:
     return runner.load_module(write(spec, {"probe.py": PROBE, **extra}))
 
 
-def test_successful_run_records_everything(write_module: Callable[..., Path], tmp_path: Path) -> None:
+def test_successful_run_records_everything(
+    write_module: Callable[..., Path], tmp_path: Path
+) -> None:
     module = probe_module(write_module)
     result = module.run(message="two words", workdir=tmp_path / "run", quiet=True)
     assert result.status is runner.Status.SUCCEEDED and result.ok
@@ -72,7 +73,9 @@ def test_successful_run_records_everything(write_module: Callable[..., Path], tm
     assert "stdout probe ran" in log
 
 
-def test_rerun_script_repeats_the_command(write_module: Callable[..., Path], tmp_path: Path) -> None:
+def test_rerun_script_repeats_the_command(
+    write_module: Callable[..., Path], tmp_path: Path
+) -> None:
     result = probe_module(write_module).run(workdir=tmp_path / "run", quiet=True)
     probe = result.outputs["output_dir"] / "probe.json"
     first = json.loads(probe.read_text())
@@ -92,7 +95,9 @@ def test_nonzero_exit_is_a_failed_result(write_module: Callable[..., Path], tmp_
     assert json.loads((result.workdir / "run.json").read_text())["status"] == "failed"
 
 
-def test_zero_or_greater_return_code_rule(write_module: Callable[..., Path], tmp_path: Path) -> None:
+def test_zero_or_greater_return_code_rule(
+    write_module: Callable[..., Path], tmp_path: Path
+) -> None:
     spec = """\
     $schema: http://azureml/sdk-2-0/CommandComponent.json
     type: CommandComponent
@@ -124,7 +129,7 @@ def test_environment_variables_and_python_shim(
     result = module.run(workdir=tmp_path / "run", quiet=True)
     assert result.ok, result.log.read_text()
     executable, greeting = (result.outputs["out"] / "shim.txt").read_text().split(" ", 1)
-    assert os.path.samefile(executable, sys.executable)
+    assert Path(executable).samefile(sys.executable)
     assert greeting.strip() == "hi there"
 
 
@@ -175,7 +180,7 @@ def test_hdinsight_is_refused(write_module: Callable[..., Path], tmp_path: Path)
         file: main.py
     """
     module = runner.load_module(write_module(spec, {"main.py": "print(1)\n"}))
-    with pytest.raises(UnsupportedError, match="hdinsight .* cannot run locally"):
+    with pytest.raises(UnsupportedError, match=r"hdinsight .* cannot run locally"):
         module.run(workdir=tmp_path / "run", quiet=True)
     assert not (tmp_path / "run").exists()
 
@@ -220,3 +225,28 @@ def test_render_matches_the_run(write_module: Callable[..., Path], tmp_path: Pat
         "--out",
         "outputs/output_dir",
     ]
+
+
+@pytest.mark.mpi
+def test_mpi_runs_every_rank(write_module: Callable[..., Path], tmp_path: Path) -> None:
+    spec = """\
+    $schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+    type: command
+    name: ranks
+    version: 1
+    distribution: {type: mpi, process_count_per_instance: 2}
+    outputs: {out: {type: uri_folder}}
+    command: python rank.py ${{outputs.out}}
+    """
+    rank = """\
+    import os, sys
+    from pathlib import Path
+    rank = os.environ.get("PMI_RANK") or os.environ.get("OMPI_COMM_WORLD_RANK")
+    Path(sys.argv[1], f"rank-{rank}").write_text("ok")
+    """
+    result = runner.load_module(write_module(spec, {"rank.py": rank})).run(
+        workdir=tmp_path / "run", quiet=True
+    )
+    assert result.ok, result.log.read_text()
+    assert sorted(p.name for p in result.outputs["out"].iterdir()) == ["rank-0", "rank-1"]
+    assert result.argv[1:3] == ("-n", "2")

@@ -531,10 +531,3 @@ def test_unreadable_included_file_names_the_include(repo: Path) -> None:
         f"{ORIGIN}:1: additional include '../../assets/LICENSE': cannot read "
         f"{(repo / 'assets/LICENSE').resolve()}: Permission denied"
     )
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_really_unreadable_file(repo: Path) -> None:
-    (train(repo) / "train.py").chmod(0)
-    with pytest.raises(SnapshotError, match=r"cannot read .*train\.py: Permission denied"):
-        plan_snapshot(code(train(repo)))

@@ -28,18 +28,20 @@ import stat
 import struct
 import time
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Literal
 
 from runner.cache.state import StateDB
-from runner.hashing import CHUNK, hash_text, new_hasher
+from runner.hashing import CHUNK, hash_bytes, new_hasher
 
 Kind = Literal["file", "dir", "link", "special"]
 
 TREE_FORMAT = b"runner-tree\x00v1\x00"
 _KIND_TAG: dict[str, bytes] = {"file": b"f", "dir": b"d", "link": b"l", "special": b"s"}
-_LEN = struct.Struct("<Q")
-_META = struct.Struct("<IQ")
+# kind tag, name length | name | mode, size, digest length | digest
+_HEAD = struct.Struct("<cQ")
+_META = struct.Struct("<IQQ")
 
 EXECUTABLE = 0o755
 REGULAR = 0o644
@@ -76,7 +78,12 @@ class _Pending:
 
 
 def digest_path(path: Path, state: StateDB | None = None) -> TreeDigest:
-    """Digest a file or a directory tree, reading only files the memo does not vouch for."""
+    """Digest a file or a directory tree, reading only files the memo does not vouch for.
+
+    Raises OSError when `path` or something below it cannot be listed or read. The tree is
+    expected to hold still meanwhile: a file changed during the call may be digested either way,
+    but is never memoised under a stat that does not match what was read.
+    """
     # Taken before any stat: a write after this instant is sure to change what we memoise.
     observed_ns = time.time_ns()
     root = os.path.realpath(path)
@@ -89,7 +96,7 @@ def digest_path(path: Path, state: StateDB | None = None) -> TreeDigest:
     else:
         walk.entries.append(FileDigest("", 0, 0, "", "special"))
     files, bytes_read = _digest_contents(walk.pending, state, observed_ns)
-    entries = tuple(sorted([*walk.entries, *files], key=lambda entry: entry.relpath))
+    entries = tuple(sorted([*walk.entries, *files], key=attrgetter("relpath")))
     return TreeDigest(tree_digest(entries), entries, bytes_read)
 
 
@@ -179,7 +186,8 @@ class _Walk:
 
 
 def _link_entry(relpath: str, target: str) -> FileDigest:
-    return FileDigest(relpath, 0, 0, hash_text(target), "link")
+    # fsencode: a link target, like a name, may be bytes that are not UTF-8.
+    return FileDigest(relpath, 0, 0, hash_bytes(os.fsencode(target)), "link")
 
 
 def _digest_contents(
@@ -191,16 +199,16 @@ def _digest_contents(
     fresh: list[tuple[os.stat_result, str]] = []
     buffer: memoryview | None = None
     bytes_read = 0
-    for item in pending:
-        digest = state.lookup(item.st) if state is not None else None
+    memos = state.lookup_many([item.st for item in pending]) if state else [None] * len(pending)
+    for item, memo in zip(pending, memos, strict=True):
+        digest = memo
         if digest is None:
             buffer = read_buffer() if buffer is None else buffer
             digest, count = _hash_file(item.path, buffer)
             bytes_read += count
             fresh.append((item.st, digest))
-        files.append(
-            FileDigest(item.relpath, item.st.st_size, normalise_mode(item.st.st_mode), digest)
-        )
+        mode = normalise_mode(item.st.st_mode)
+        files.append(FileDigest(item.relpath, item.st.st_size, mode, digest))
     if state is not None:
         state.add_bytes_read(bytes_read)
         if fresh:
@@ -228,13 +236,13 @@ def _hash_file(path: str, buffer: memoryview) -> tuple[str, int]:
 
 def tree_digest(entries: tuple[FileDigest, ...]) -> str:
     """The digest of sorted entries, each length-prefixed so the byte stream parses one way only."""
-    hasher = new_hasher()
-    hasher.update(TREE_FORMAT)
+    parts = [TREE_FORMAT]
     for entry in entries:
-        name = os.fsencode(entry.relpath)
+        name = os.fsencode(entry.relpath)  # the raw bytes on disk, whatever the locale
         digest = entry.digest.encode("ascii")
-        hasher.update(_KIND_TAG[entry.kind])
-        hasher.update(_LEN.pack(len(name)) + name)
-        hasher.update(_META.pack(entry.mode, entry.size))
-        hasher.update(_LEN.pack(len(digest)) + digest)
+        head = _HEAD.pack(_KIND_TAG[entry.kind], len(name))
+        meta = _META.pack(entry.mode, entry.size, len(digest))
+        parts.append(b"".join((head, name, meta, digest)))
+    hasher = new_hasher()
+    hasher.update(b"".join(parts))
     return str(hasher.hexdigest())

@@ -79,7 +79,10 @@ def load(doc: Document) -> ModuleSpec:
     command = parse_command_string(command_node, "cli_v2")
     check_refs(command_node, command, declared)
     found = includes(ctx, present(root, "additional_includes"), deprecated=None)
+    code = code_spec(ctx, present(root, "code"), found, allow_file=True)
+    environment = _environment(ctx, present(root, "environment"))
     distribution = _distribution(ctx, present(root, "distribution"))
+    resources = _resources(ctx, present(root, "resources"))
     mpi = distribution is not None and distribution.type == "mpi"
     return ModuleSpec(
         source=doc.path,
@@ -94,11 +97,11 @@ def load(doc: Document) -> ModuleSpec:
         inputs=declared.inputs,
         outputs=declared.outputs,
         command=command,
-        environment=_environment(ctx, present(root, "environment")),
-        code=code_spec(ctx, present(root, "code"), found, allow_file=True),
+        environment=environment,
+        code=code,
         environment_variables=environment_variables(present(root, "environment_variables")),
         distribution=distribution,
-        resources=_resources(ctx, present(root, "resources")),
+        resources=resources,
         warnings=tuple(ctx.warnings),
     )
 

@@ -1,4 +1,4 @@
-"""What the three spec loaders share: key checks, scalar fields, typed parameters and names."""
+"""What the three spec loaders share: key checks, scalars, names, command refs, environments."""
 
 from __future__ import annotations
 
@@ -237,7 +237,7 @@ _NAMED_ENV = re.compile(r"azureml:(//.+|[^:@/\s]+(:[^:@/\s]+|@[^:@/\s]+))")
 _OS_NAMES = ("linux", "windows")
 
 
-def named_environment(node: Node, os_name: str = "linux") -> EnvironmentSpec:
+def named_environment(node: Node, system: str = "linux") -> EnvironmentSpec:
     """A registered environment reference, kept to be resolved against local definitions."""
     text = node.string().strip()
     if not _NAMED_ENV.fullmatch(text):
@@ -245,16 +245,16 @@ def named_environment(node: Node, os_name: str = "linux") -> EnvironmentSpec:
             "azureml:<name>:<version>, azureml:<name>@latest or azureml://registries/...",
             "or describe the environment inline (image, conda file)",
         )
-    return EnvironmentSpec(named=text, os=os_name)
+    return EnvironmentSpec(named=text, os=system)
 
 
 def image_environment(
-    image: str | None, os_name: str, conda: CondaDependencies | None, pip: tuple[str, ...]
+    image: str | None, system: str, conda: CondaDependencies | None, pip: tuple[str, ...]
 ) -> EnvironmentSpec:
     """An image with declared dependencies is a base to build on; without, it is used as is."""
     if conda is not None or pip:
-        return EnvironmentSpec(base_image=image, conda=conda, pip_requirements=pip, os=os_name)
-    return EnvironmentSpec(image=image, os=os_name)
+        return EnvironmentSpec(base_image=image, conda=conda, pip_requirements=pip, os=system)
+    return EnvironmentSpec(image=image, os=system)
 
 
 def os_name(node: Node | None) -> str:

@@ -27,6 +27,7 @@ from runner.spec.files import (
     conda_from,
     first_existing,
     includes,
+    includes_file_path,
     read_conda_file,
     read_pip_file,
 )
@@ -90,9 +91,13 @@ def load(doc: Document) -> ModuleSpec:
     job_type = _job_type(ctx, root)
     declared = interface(ctx, root, STYLE)
     inline = present(root, "additional_includes")
-    found = includes(ctx, inline, deprecated=_INLINE_INCLUDES.format(file=_includes_name(doc)))
-    code = code_spec(ctx, present(root, "code"), found, allow_file=False)
+    note = _INLINE_INCLUDES.format(file=includes_file_path(doc.path).name)
+    code = code_spec(
+        ctx, present(root, "code"), includes(ctx, inline, deprecated=note), allow_file=False
+    )
     command, parallel = _command(ctx, root, job_type, declared)
+    environment = _environment(ctx, present(root, "environment"), [code.base, ctx.spec_dir])
+    distribution = _launcher(ctx, present(root, "launcher"), job_type)
     return ModuleSpec(
         source=doc.path,
         generation=Generation.COMPONENT_2,
@@ -107,17 +112,13 @@ def load(doc: Document) -> ModuleSpec:
         inputs=declared.inputs,
         outputs=declared.outputs,
         command=command,
-        environment=_environment(ctx, present(root, "environment"), [code.base, ctx.spec_dir]),
+        environment=environment,
         code=code,
         environment_variables=environment_variables(present(root, "environment_variables")),
         parallel=parallel,
-        distribution=_launcher(ctx, present(root, "launcher"), job_type),
+        distribution=distribution,
         warnings=tuple(ctx.warnings),
     )
-
-
-def _includes_name(doc: Document) -> str:
-    return f"{doc.path.stem}.additional_includes"
 
 
 def _job_type(ctx: Context, root: Node) -> JobType:
@@ -210,7 +211,7 @@ def _hdinsight(ctx: Context, section: Node, declared: Interface) -> CommandTempl
     args = present(section, "args")
     rest = () if args is None else parsed(args, declared).parts
     return CommandTemplate(
-        (Token((Literal(file),)), *rest), source=f"{file} {opt_text(section, 'args')}"
+        (Token((Literal(file),)), *rest), source=f"{file} {opt_text(section, 'args')}".strip()
     )
 
 

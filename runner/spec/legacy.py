@@ -94,6 +94,7 @@ def load(doc: Document) -> ModuleSpec:
     )
     built = implementation(ctx, impl, job_type, interface)
     deterministic = root.get_ci("isDeterministic")
+    annotation_tags = _annotation_tags(ctx, present(root, "metadata"))
     return ModuleSpec(
         source=doc.path,
         generation=Generation.LEGACY,
@@ -102,7 +103,7 @@ def load(doc: Document) -> ModuleSpec:
         namespace=opt_text(ident, "namespace") or None,
         display_name=name,
         description=opt_text(root, "description"),
-        tags=_annotation_tags(ctx, present(root, "metadata")),
+        tags=annotation_tags,
         job_type=job_type,
         is_deterministic=True
         if deterministic is None or deterministic.value is None

@@ -21,6 +21,7 @@ from runner.spec.files import (
     conda_from,
     first_existing,
     includes,
+    includes_file_path,
     read_conda_file,
     read_pip_file,
 )
@@ -116,8 +117,8 @@ def implementation(
 
 def _code(ctx: Context, section: Node) -> CodeSpec:
     inline = present(section, "additionalIncludes")
-    name = f"{ctx.doc.path.stem}.additional_includes"
-    found = includes(ctx, inline, deprecated=_DEPRECATED_INCLUDES.format(file=name))
+    note = _DEPRECATED_INCLUDES.format(file=includes_file_path(ctx.doc.path).name)
+    found = includes(ctx, inline, deprecated=note)
     source = present(section, "sourceDirectory")
     return code_spec(ctx, source, found, allow_file=False, what="source directory")
 

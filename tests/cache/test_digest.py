@@ -238,6 +238,28 @@ def test_symlink_cycles_terminate(tmp_path: Path) -> None:
     assert kinds["out/parent/outside"] == "link"
 
 
+def test_symlink_loops_terminate(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "ping").symlink_to("pong")
+    (tree / "pong").symlink_to("ping")
+    (tmp_path / "l1").symlink_to("l2")
+    (tmp_path / "l2").symlink_to("l1")
+    (tree / "out").symlink_to(tmp_path / "l1")
+    kinds = {f.relpath: f.kind for f in digest_path(tree).files}
+    assert kinds == {"ping": "link", "pong": "link", "out": "link"}
+
+
+def test_link_target_that_is_not_utf8(tmp_path: Path) -> None:
+    if sys.platform == "darwin":
+        pytest.skip("APFS refuses non-UTF-8 names")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "l").symlink_to(os.fsdecode(b"/nonexistent/caf\xe9"))
+    (entry,) = digest_path(tree).files
+    assert entry.kind == "link"
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_fifo_is_listed_and_never_opened(tree: Path) -> None:
     os.mkfifo(tree / "pipe")

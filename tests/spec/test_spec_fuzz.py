@@ -69,7 +69,7 @@ keys = st.one_of(st.sampled_from(KEYS), st.text(max_size=8))
 values = st.recursive(
     scalars,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
-    max_leaves=25,
+    max_leaves=12,
 )
 
 placeholders = st.dictionaries(
