@@ -51,17 +51,23 @@ class Module:
         python: str | None = None,
         echo: TextIO | None = None,
         quiet: bool = False,
+        cache: bool = True,
+        force: bool = False,
         **kwargs: object,
     ) -> RunResult:
         """Run the module and return its `RunResult`; a failed module is a result, not an error.
 
         The module's output streams live to `echo` (default: sys.stdout) unless `quiet`.
+        An identical earlier success is served from the cache unless `cache=False` (no lookup,
+        nothing stored) or `force=True` (re-run and replace the entry).
         """
         options = RunOptions(
             workdir=Path(workdir) if workdir is not None else None,
             timeout=timeout,
             python=python,
             echo=None if quiet else (echo or sys.stdout),
+            cache=cache,
+            force=force,
         )
         return run_module(self.spec, {**(values or {}), **kwargs}, outputs, options)
 

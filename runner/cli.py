@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runner import __version__
+from runner.cli_cache import add_cache_commands, run_cache_command
 from runner.engine import RunOptions, RunResult, preview_command, run_module
 from runner.errors import (
     EXIT_INTERNAL,
@@ -21,14 +22,12 @@ from runner.errors import (
     EXIT_OK,
     EXIT_USAGE,
     RunnerError,
+    UsageError,
 )
+from runner.explain import explain_module
 from runner.show import interface, interface_text
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
-
-
-class UsageError(RunnerError):
-    """A command line that cannot be understood."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,7 +92,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mpi-processes", type=int, metavar="N", help="mpiexec -n N (jobType mpi)")
     run.add_argument("--quiet", action="store_true", help="do not stream the module's output")
     run.add_argument("--json", action="store_true", help="print one JSON object as the result")
+    _add_cache_flags(run)
+    run.add_argument("--no-cache", action="store_true", help="neither look up nor store results")
+    run.add_argument("--force", action="store_true", help="re-run and replace the cache entry")
+
+    explain = commands.add_parser("explain", help="say whether a run would hit the cache, and why")
+    explain.add_argument("spec", metavar="SPEC")
+    _add_binding_flags(explain)
+    explain.add_argument("--python", help="interpreter for `python` in the command (host mode)")
+    explain.add_argument("--json", action="store_true", help="print JSON")
+    _add_cache_flags(explain)
+
+    add_cache_commands(commands, _add_cache_flags)
     return parser
+
+
+def _add_cache_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-dir", type=Path, help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,8 +192,13 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         timeout=args.timeout,
         echo=None if args.quiet else (stderr if args.json else stdout),
         mpi_processes=args.mpi_processes,
+        cache=not args.no_cache,
+        force=args.force,
+        cache_dir=args.cache_dir,
     )
     result = run_module(spec, _pairs(args.input, "-i"), _pairs(args.output, "-o"), options)
+    for note in result.notes:
+        print(f"warning: {note}", file=stderr)
     if args.json:
         json.dump(result.to_json(), stdout, indent=2)
         stdout.write("\n")
@@ -185,9 +207,21 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK if result.ok else EXIT_MODULE_FAILED
 
 
+def _explain(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    spec = load_spec(args.spec)
+    _print_warnings(spec, stderr)
+    options = RunOptions(python=args.python, cache_dir=args.cache_dir)
+    explanation = explain_module(spec, _pairs(args.input, "-i"), _pairs(args.output, "-o"), options)
+    if args.json:
+        print(json.dumps(explanation.to_json(), indent=2), file=stdout)
+    else:
+        print(explanation.text(), file=stdout)
+    return EXIT_OK
+
+
 def _report(result: RunResult, stream: TextIO) -> None:
     if result.ok:
-        print(f"{result.status.value} in {result.duration:.2f} s", file=stream)
+        print(f"{result.status.value} in {result.duration:.3f} s", file=stream)
     else:
         print(f"failed: {result.message}", file=stream)
     print(f"  workdir: {result.workdir}", file=stream)
@@ -203,4 +237,6 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "show": _show,
     "render": _render,
     "run": _run,
+    "explain": _explain,
+    "cache": run_cache_command,
 }

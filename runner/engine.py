@@ -6,19 +6,36 @@ import enum
 import os
 import shutil
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 from runner import __version__
 from runner.bind import Bindings, bind
-from runner.childenv import EnvOverrides
-from runner.errors import InterruptedRun, UnsupportedError
+from runner.cache.compute import key_parts
+from runner.cache.digest import MemoFileDigest
+from runner.cache.history import record_last_run
+from runner.cache.keys import KeyParts
+from runner.cache.location import default_cache_root
+from runner.cache.publish import UnpublishableOutput
+from runner.cache.state import StateDB
+from runner.cache.store import CacheStore, DamagedEntryError, Entry
+from runner.env.host import host_identity
+from runner.errors import InterruptedRun
 from runner.execute import Invocation, Outcome, execute
-from runner.render import render
-from runner.snapshot import materialize, plan_snapshot
+from runner.launch import (
+    PARALLEL_DRIVER,
+    command,
+    host_overrides,
+    install_driver,
+    mpi_launcher,
+    refuse_unrunnable,
+    resolve_python,
+)
+from runner.snapshot import SnapshotPlan, materialize, plan_snapshot
 from runner.spec.model import JobType, ModuleSpec, OutputPort
 from runner.workdir import (
     RunDir,
@@ -27,8 +44,6 @@ from runner.workdir import (
     write_json_atomic,
     write_rerun_script,
 )
-
-PARALLEL_DRIVER = Path(__file__).with_name("parallel_run.py")
 
 
 class Status(str, enum.Enum):
@@ -46,6 +61,9 @@ class RunOptions:
     timeout: float | None = None
     echo: TextIO | None = None  # where the module's output streams live; None: quiet
     mpi_processes: int | None = None
+    cache: bool = True  # False: neither look up nor publish (--no-cache)
+    force: bool = False  # re-run even on a hit, and replace the entry (--force)
+    cache_dir: Path | None = None  # None: $RUNNER_CACHE_DIR or the XDG cache folder
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,7 @@ class RunResult:
     cached: bool = False
     cache_key: str | None = None
     argv: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()  # things the user should know, e.g. a damaged cache entry ignored
 
     @property
     def ok(self) -> bool:
@@ -76,6 +95,7 @@ class RunResult:
             "log": str(self.log),
             "message": self.message,
             "duration": round(self.duration, 3),
+            "notes": list(self.notes),
         }
 
 
@@ -85,27 +105,141 @@ def run_module(
     outputs: Mapping[str, object] | None = None,
     options: RunOptions | None = None,
 ) -> RunResult:
-    options = options or RunOptions()
+    """Run one module: from the cache when an identical run succeeded before, else for real."""
+    job = prepare_job(spec, values, outputs, options or RunOptions())
+    try:
+        return _run_job(job)
+    finally:
+        if job.store is not None:
+            job.store.close()
+
+
+def _run_job(job: Job) -> RunResult:
+    store, parts = job.store, job.parts
+    if store is None or parts is None:
+        return _execute(job)
+    if job.spec.is_deterministic:
+        result = _cached_or_executed(job, store, parts)
+    else:
+        result = _execute(job)
+    record_last_run(store.root, job.spec, parts, result.status.value)
+    notes = [*result.notes, *store.problems]
+    return replace(result, notes=tuple(notes)) if notes else result
+
+
+def _cached_or_executed(job: Job, store: CacheStore, parts: KeyParts) -> RunResult:
+    key, force = parts.key, job.options.force
+    served = None if force else _try_serve(job, store, key)
+    if served is not None:
+        return served
+    # Single flight: of several identical runs, one executes while the others wait here, then
+    # find its entry. Different keys never wait for each other.
+    with store.lock(key):
+        served = None if force else _try_serve(job, store, key)
+        if served is not None:
+            return served
+        result = _execute(job, key)
+        if result.status is not Status.SUCCEEDED:
+            return result
+        if force:
+            store.remove(key)
+        return _publish(store, job, result, parts)
+
+
+def _try_serve(job: Job, store: CacheStore, key: str) -> RunResult | None:
+    entry = store.lookup(key)
+    if entry is None:
+        return None
+    try:
+        return _serve(job, store, entry)
+    except DamagedEntryError:
+        return None  # the store noted why; the caller runs the module instead
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything decided about a run before it is executed or served from the cache."""
+
+    spec: ModuleSpec
+    bindings: Bindings
+    plan: SnapshotPlan | None
+    launcher: tuple[str, ...]
+    interpreter: str
+    runs_root: Path
+    options: RunOptions
+    store: CacheStore | None
+    parts: KeyParts | None  # None when the cache is off
+    hashed_bytes: int = 0  # bytes read to digest the snapshot and inputs (0: all memoised)
+
+
+def prepare_job(
+    spec: ModuleSpec,
+    values: Mapping[str, object],
+    outputs: Mapping[str, object] | None,
+    options: RunOptions,
+) -> Job:
+    """Check and bind everything, plan the snapshot and compute the cache key; run nothing."""
     base_dir = options.base_dir or Path.cwd()
-    _refuse_unrunnable(spec)
+    refuse_unrunnable(spec)
     bindings = bind(spec, values, outputs, base_dir=base_dir)
-    launcher = _mpi_launcher(spec, options) if spec.job_type is JobType.MPI else []
-    plan = plan_snapshot(spec.code) if spec.code is not None else None
-    runs_root = options.runs_root or default_runs_root(os.environ, base_dir)
-    run_dir = create_run_dir(options.workdir, runs_root, _module_slug(spec))
-    run_dir.snapshot.mkdir()
-    if plan is not None:
-        materialize(plan, run_dir.snapshot)
-    output_paths = _place_outputs(spec, bindings, run_dir)
-    driver = run_dir.internal / PARALLEL_DRIVER.name
-    if spec.job_type is JobType.PARALLEL:
-        shutil.copyfile(PARALLEL_DRIVER, driver)
-    argv = launcher + _command(spec, bindings, output_paths, driver)
+    launcher = mpi_launcher(spec, options.mpi_processes) if spec.job_type is JobType.MPI else []
     interpreter = options.python or sys.executable
-    argv = _resolve_python(argv, interpreter)
-    overrides = _environment_overrides(spec, run_dir, interpreter)
+    store = None
+    if options.cache:
+        store = CacheStore(options.cache_dir or default_cache_root(os.environ))
+    plan = _plan_snapshot(spec, store.state if store else None)
+    parts = None
+    if store is not None:
+        environment = host_identity(interpreter, store.root / "environments").fingerprint
+        parts = key_parts(spec, bindings.values, bindings.inputs, plan, environment, store.state)
+    return Job(
+        spec=spec,
+        bindings=bindings,
+        plan=plan,
+        launcher=tuple(launcher),
+        interpreter=interpreter,
+        runs_root=options.runs_root or default_runs_root(os.environ, base_dir),
+        options=options,
+        store=store,
+        parts=parts,
+        hashed_bytes=store.state.stats.bytes_read if store else 0,
+    )
+
+
+def _plan_snapshot(spec: ModuleSpec, state: StateDB | None) -> SnapshotPlan | None:
+    if spec.code is None:
+        return None
+    memo = MemoFileDigest(state)
+    plan = plan_snapshot(spec.code, file_digest=memo)
+    memo.flush()
+    return plan
+
+
+def _execute(job: Job, key: str | None = None) -> RunResult:
+    spec, bindings, options = job.spec, job.bindings, job.options
+    run_dir = create_run_dir(options.workdir, job.runs_root, _module_slug(spec))
+    run_dir.snapshot.mkdir()
+    if job.plan is not None:
+        materialize(job.plan, run_dir.snapshot)
+    output_paths = _place_outputs(spec, bindings, run_dir)
+    driver = install_driver(spec, run_dir.internal)
+    argv = [
+        *job.launcher,
+        *command(
+            spec,
+            bindings.values,
+            {name: str(path) for name, path in bindings.inputs.items()},
+            {name: str(path) for name, path in output_paths.items()},
+            str(driver),
+        ),
+    ]
+    argv = resolve_python(argv, job.interpreter)
+    overrides = host_overrides(
+        spec, run_dir.root, run_dir.snapshot, run_dir.internal, job.interpreter
+    )
     write_rerun_script(run_dir.rerun_script, argv, run_dir.snapshot, overrides)
-    record = _record(spec, bindings, output_paths, argv, overrides, plan.digest if plan else None)
+    record = _record(job, output_paths, argv, key)
+    record["environment_overrides"] = overrides.to_json()
     write_json_atomic(run_dir.record, {**record, "status": "running"})
     outcome = execute(
         Invocation(
@@ -117,7 +251,8 @@ def run_module(
             echo=options.echo,
         )
     )
-    status, message = _status(spec, outcome, options.timeout)
+    missing = _missing_outputs(spec, output_paths)
+    status, message = _status(spec, outcome, options.timeout, missing)
     final_status = "interrupted" if outcome.interrupted else status.value
     write_json_atomic(run_dir.record, {**record, **_outcome_record(outcome, final_status, message)})
     if outcome.interrupted:
@@ -130,11 +265,88 @@ def run_module(
         log=run_dir.log,
         message=message,
         duration=outcome.duration,
+        cache_key=key,
         argv=tuple(argv),
     )
 
 
-def _status(spec: ModuleSpec, outcome: Outcome, timeout: float | None) -> tuple[Status, str]:
+def _publish(store: CacheStore, job: Job, result: RunResult, parts: KeyParts) -> RunResult:
+    outputs: dict[str, tuple[Path, Literal["file", "dir"]]] = {
+        out.name: (result.outputs[out.python_name], "file" if out.is_file else "dir")
+        for out in job.spec.outputs
+    }
+    meta = {
+        "module": job.spec.identity,
+        "spec": str(job.spec.source),
+        "workdir": str(result.workdir),
+        "exit_code": result.exit_code,
+        "duration": round(result.duration, 3),
+    }
+    try:
+        store.publish(parts.key, outputs, parts.to_json(), meta)
+    except UnpublishableOutput as exc:
+        return replace(result, notes=(*result.notes, f"the result was not cached: {exc}"))
+    return result
+
+
+def _serve(job: Job, store: CacheStore, entry: Entry) -> RunResult:
+    """A run whose outputs come from the cache: a run folder, outputs placed, nothing run."""
+    started = time.monotonic()
+    spec = job.spec
+    run_dir = create_run_dir(job.options.workdir, job.runs_root, _module_slug(spec))
+    try:
+        return _serve_into(job, store, entry, run_dir, started)
+    except DamagedEntryError:
+        shutil.rmtree(run_dir.root, ignore_errors=True)  # made just now, holds nothing else
+        raise
+
+
+def _serve_into(
+    job: Job, store: CacheStore, entry: Entry, run_dir: RunDir, started: float
+) -> RunResult:
+    spec = job.spec
+    output_paths = {
+        out.name: job.bindings.outputs.get(out.name) or run_dir.outputs / out.python_name
+        for out in spec.outputs
+    }
+    for out in spec.outputs:
+        output_paths[out.name].parent.mkdir(parents=True, exist_ok=True)
+    store.materialize(entry, output_paths)
+    source = entry.meta.get("workdir", "an earlier run")
+    note = f"served from the cache: entry {entry.key}, produced by {source}"
+    run_dir.log.write_text(f"{_now()} runner {note}\n", encoding="utf-8")
+    record = _record(job, output_paths, [], entry.key)
+    write_json_atomic(run_dir.record, {**record, "status": Status.CACHED.value, "message": note})
+    exit_code = entry.meta.get("exit_code")
+    return RunResult(
+        status=Status.CACHED,
+        exit_code=exit_code if isinstance(exit_code, int) else 0,
+        outputs={out.python_name: output_paths[out.name] for out in spec.outputs},
+        workdir=run_dir.root,
+        log=run_dir.log,
+        message=note,
+        duration=time.monotonic() - started,
+        cached=True,
+        cache_key=entry.key,
+    )
+
+
+def _missing_outputs(spec: ModuleSpec, output_paths: Mapping[str, Path]) -> list[str]:
+    missing = []
+    for out in spec.outputs:
+        path = output_paths[out.name]
+        present = path.is_file() if out.is_file else path.is_dir()
+        if not present:
+            kind = "file" if out.is_file else "folder"
+            missing.append(
+                f"output '{out.name}' ({out.python_name}) was not produced: no {kind} at {path}"
+            )
+    return missing
+
+
+def _status(
+    spec: ModuleSpec, outcome: Outcome, timeout: float | None, missing: Sequence[str]
+) -> tuple[Status, str]:
     """The one mapping from what happened to a status and a one-line reason."""
     if outcome.start_error is not None:
         return Status.FAILED, f"the command could not start: {outcome.start_error}"
@@ -149,29 +361,9 @@ def _status(spec: ModuleSpec, outcome: Outcome, timeout: float | None) -> tuple[
         return Status.FAILED, f"the command was killed by signal {-code}"
     if not spec.return_code.succeeded(code):
         return Status.FAILED, f"the command exited with code {code}"
+    if missing:
+        return Status.FAILED, "; ".join(missing)
     return Status.SUCCEEDED, ""
-
-
-def _refuse_unrunnable(spec: ModuleSpec) -> None:
-    if spec.job_type is JobType.HDINSIGHT:
-        raise UnsupportedError(
-            f"{spec.source}: jobType hdinsight (Spark on HDInsight) cannot run locally",
-            "run it on an HDInsight cluster, or port the module to a basic command job",
-        )
-
-
-def _mpi_launcher(spec: ModuleSpec, options: RunOptions) -> list[str]:
-    mpiexec = shutil.which("mpiexec")
-    if mpiexec is None:
-        raise UnsupportedError(
-            f"{spec.source}: jobType mpi needs `mpiexec` on PATH, and none was found",
-            "install an MPI implementation (e.g. `apt-get install openmpi-bin`) or `mpich`",
-        )
-    processes = options.mpi_processes
-    if processes is None:
-        per_instance = spec.distribution.process_count if spec.distribution else 1
-        processes = max(1, per_instance) * max(1, spec.resources.instance_count)
-    return [mpiexec, "-n", str(processes)]
 
 
 def _module_slug(spec: ModuleSpec) -> str:
@@ -206,72 +398,22 @@ def preview_command(
     caller are shown relative to the run folder (`outputs/<name>`)."""
     bindings = bind(spec, values, outputs, base_dir=base_dir or Path.cwd())
     placeholder = RunDir(Path())
-    output_paths = {
-        out.name: bindings.outputs.get(out.name) or placeholder.outputs / out.python_name
-        for out in spec.outputs
-    }
-    return _command(spec, bindings, output_paths, placeholder.internal / PARALLEL_DRIVER.name)
-
-
-def _command(
-    spec: ModuleSpec, bindings: Bindings, output_paths: Mapping[str, Path], driver: Path
-) -> list[str]:
-    input_paths = {name: str(path) for name, path in bindings.inputs.items()}
-    outputs = {name: str(path) for name, path in output_paths.items()}
-    if spec.job_type is not JobType.PARALLEL or spec.parallel is None:
-        return render(spec.command, spec, bindings.values, input_paths, outputs)
-    parallel = spec.parallel
-    argv = ["python", str(driver), "--entry", parallel.entry]
-    argv += ["--output", outputs[_output_name(spec, parallel.output_data)]]
-    argv += ["--mini-batch-size", str(parallel.mini_batch_size)]
-    argv += ["--error-threshold", str(parallel.error_threshold)]
-    for name in parallel.input_data:
-        port = spec.find_input(name)
-        if port is not None and port.name in input_paths:
-            argv += ["--input", input_paths[port.name]]
-    args = render(parallel.args, spec, bindings.values, input_paths, outputs)
-    return [*argv, "--", *args]
-
-
-def _output_name(spec: ModuleSpec, name: str) -> str:
-    found = spec.find_output(name)
-    return found.name if found is not None else name
-
-
-def _resolve_python(argv: list[str], interpreter: str) -> list[str]:
-    """`python` at the head of a command means the chosen interpreter, not whatever is on PATH."""
-    if argv and argv[0] in ("python", "python3"):
-        return [interpreter, *argv[1:]]
-    return argv
-
-
-def _environment_overrides(spec: ModuleSpec, run_dir: RunDir, interpreter: str) -> EnvOverrides:
-    """The variables runner sets for the command; everything else is inherited unchanged."""
-    shims = run_dir.internal / "bin"
-    shims.mkdir(exist_ok=True)
-    for name in ("python", "python3"):
-        shim = shims / name
-        # A wrapper, not a symlink: a symlinked venv interpreter would lose its venv.
-        shim.write_text(f'#!/bin/sh\nexec "{interpreter}" "$@"\n', encoding="utf-8")
-        shim.chmod(0o755)
-    values = {"PYTHONUNBUFFERED": "1", "RUNNER_RUN_DIR": str(run_dir.root)}
-    values.update(dict(spec.environment_variables))
-    return EnvOverrides(
-        values=values,
-        # The snapshot root is importable, as in AzureML, so entries in subfolders can import
-        # packages at the root.
-        prepend={"PATH": str(shims), "PYTHONPATH": str(run_dir.snapshot)},
+    return command(
+        spec,
+        bindings.values,
+        {name: str(path) for name, path in bindings.inputs.items()},
+        {
+            out.name: str(bindings.outputs.get(out.name) or placeholder.outputs / out.python_name)
+            for out in spec.outputs
+        },
+        str(placeholder.internal / PARALLEL_DRIVER.name),
     )
 
 
 def _record(
-    spec: ModuleSpec,
-    bindings: Bindings,
-    output_paths: Mapping[str, Path],
-    argv: list[str],
-    overrides: EnvOverrides,
-    snapshot_digest: str | None,
+    job: Job, output_paths: Mapping[str, Path], argv: list[str], cache_key: str | None
 ) -> dict[str, object]:
+    spec, bindings, plan = job.spec, job.bindings, job.plan
     return {
         "runner_version": __version__,
         "spec": {
@@ -281,15 +423,21 @@ def _record(
             "namespace": spec.namespace,
             "version": spec.version,
             "job_type": spec.job_type.value,
+            "is_deterministic": spec.is_deterministic,
         },
         "parameters": dict(bindings.values),
         "inputs": {name: str(path) for name, path in bindings.inputs.items()},
         "outputs": {name: str(path) for name, path in output_paths.items()},
         "argv": argv,
-        "environment_overrides": overrides.to_json(),
-        "snapshot_digest": snapshot_digest,
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "snapshot_digest": plan.digest if plan else None,
+        "cache_key": cache_key,
+        "hashed_bytes": job.hashed_bytes,
+        "started_at": _now(),
     }
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _outcome_record(outcome: Outcome, status: str, message: str) -> dict[str, object]:

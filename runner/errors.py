@@ -48,6 +48,10 @@ class Location:
         return where
 
 
+class UsageError(RunnerError):
+    """A command line that cannot be understood."""
+
+
 class SpecError(RunnerError):
     """A spec file that cannot be read, parsed or understood."""
 

@@ -74,6 +74,9 @@ class SnapshotEntry:
     # For kind="zip": the files to archive, as planned (ignore rules already applied), so that
     # materialize writes exactly what the digest covers.
     members: tuple[SnapshotEntry, ...] = ()
+    # What the entry contributes to the digest, as text: the file's content digest, the link
+    # target, or the zip members' digest. Lets `explain` name the files that changed.
+    content: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,9 @@ def _plan_tree(
         target = _link_destination(tree, link, kept_files | kept_dirs, warnings)
         if target is not None:
             text = _relative(target, _parent(link.relpath))
-            entry = SnapshotEntry(link.relpath, None, FILE_MODE, "symlink", link_target=text)
+            entry = SnapshotEntry(
+                link.relpath, None, FILE_MODE, "symlink", link_target=text, content=text
+            )
             placed.append(_Placed(entry, os.fsencode(text)))
     return placed
 
@@ -224,6 +229,7 @@ def _plan_zip(
         (_place_file(found, tree.owner, file_digest) for found in files),
         key=lambda item: item.entry.relpath,
     )
+    members_digest = _digest(_ZIP_DIGEST_HEADER, members)
     entry = SnapshotEntry(
         source.name,
         None,
@@ -231,8 +237,9 @@ def _plan_zip(
         "zip",
         zip_source=source.path,
         members=tuple(item.entry for item in members),
+        content=members_digest,
     )
-    return _Placed(entry, _digest(_ZIP_DIGEST_HEADER, members).encode("ascii"))
+    return _Placed(entry, members_digest.encode("ascii"))
 
 
 def _walk(
@@ -309,7 +316,7 @@ def _place_file(found: _Found, owner: str, file_digest: FileDigest) -> _Placed:
             f"{owner}: cannot read {found.path}: {_reason(exc)}",
             hint="make it readable, or keep it out of the snapshot with an .amlignore pattern",
         ) from None
-    entry = SnapshotEntry(found.relpath, found.path, found.mode, "file")
+    entry = SnapshotEntry(found.relpath, found.path, found.mode, "file", content=digest)
     return _Placed(entry, digest.encode("ascii"))
 
 

@@ -21,7 +21,27 @@ Decisions the contract leaves open:
   than a silently optional `0`.
 - In a 2.0 command every `{` must start a placeholder or be escaped as `{{`; a lone `}` is
   literal. In a CLI v2 command braces and brackets are literal except in `${{`, `$[[`, `]]`.
-- Shell operators (`&&`, `|`, `>`) and `$VAR` have no meaning here: they become literal words.
+
+Shell mode. AzureML runs these strings through bash, and real commands rely on it
+(`mkdir -p ${{outputs.o}} && python a.py > ${{outputs.o}}/log.txt`). A command with shell
+syntax outside single quotes -- an operator or redirection (`&&`, `||`, `|`, `;`, `&`, `<`,
+`>`, `(`, `)`), a glob (`*`, `?`, and in CLI v2 `[`; in 2.0 `[` opens a group), an expansion
+(`$NAME`, `${...}`, `$(...)`, backticks, also inside double quotes; `$'...'`), `~` starting
+a word, or a leading `NAME=value` assignment -- also gets `CommandTemplate.script`: the source
+re-read with bash's quoting (`_ShellScanner`), to run as `bash -c SCRIPT`. Only the words
+(`parts`) decide shell mode, so a command without shell syntax renders exactly as before.
+
+- The script keeps the source as written: the user's quotes, operators, comments and
+  newlines, which separate commands as in bash. Both readings share one set of placeholder,
+  escape and group positions (`_Unit`s), so they cannot disagree on what is a placeholder.
+- Each placeholder keeps its quoting context (unquoted, "...", '...', $'...') so the renderer
+  can quote its value as one word that bash never expands, splits or globs.
+- The escapes `[[`, `]]`, `{{`, `}}` become the bare character, which bash reads as it would
+  on AzureML (`{{ a; }}` is a brace group). A `$` right before a placeholder or `[` stays a
+  literal `$`, as in the argv reading.
+- Refused with an error: placeholders where no quoting holds -- inside backticks, `${...}`,
+  and arithmetic (`$((...))`, `((...))`, array subscripts `a[i]=`), where bash runs `$(...)`
+  even inside quotes -- here-documents, and optional groups inside quotes or substitutions.
 """
 
 from __future__ import annotations
@@ -35,9 +55,14 @@ from runner.spec.model import (
     Literal,
     OptionalGroup,
     Part,
+    Quoting,
     Ref,
     RefKind,
     Segment,
+    ShellGroup,
+    ShellItem,
+    ShellRef,
+    ShellWord,
     Token,
 )
 from runner.spec.source import Node
@@ -50,6 +75,12 @@ _PLACEHOLDER_BODY = re.compile(r"\s*([A-Za-z_]\w*)\s*\.\s*([^\s{}'\"]*)\s*")
 _V2_LOOKALIKE = re.compile(r"\{\{?\s*(inputs|outputs)\s*\.")
 # Characters a backslash escapes inside double quotes (POSIX); before others it stays literal.
 _DQUOTE_ESCAPABLE = '\\"$`'
+# Unquoted, these make bash do something other than pass the text on as a word.
+_OPERATORS = "&|;<>()"
+_GLOBS = {"component2": "*?", "cli_v2": "*?["}
+# What may follow `$` to make an expansion: a name, a positional or special parameter, `{`, `(`.
+_EXPANSION_START = re.compile(r"[A-Za-z0-9_@*#?$!{(-]")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 class TemplateSyntaxError(Exception):
@@ -72,7 +103,10 @@ def parse_command_string(node: Node, style: TemplateStyle) -> CommandTemplate:
 
 def parse_command_text(text: str, style: TemplateStyle) -> CommandTemplate:
     """Parse a command string; raises `TemplateSyntaxError` (no location) when malformed."""
-    return CommandTemplate(parts=_Scanner(text, style).scan(), source=text)
+    scanner = _Scanner(text, style)
+    parts = scanner.scan()
+    script = _ShellScanner(text, scanner.units).scan() if scanner.needs_shell else None
+    return CommandTemplate(parts=parts, source=text, script=script)
 
 
 # ---- positions ----------------------------------------------------------------------------
@@ -99,6 +133,39 @@ def _near(text: str, offset: int, width: int = 24) -> str:
     return excerpt + ("..." if offset + len(excerpt) < len(text.rstrip()) else "")
 
 
+def _syntax_error(
+    text: str, offset: int, message: str, hint: str | None = None, after: str = ""
+) -> TemplateSyntaxError:
+    """`<message> at column N of the command<after>`."""
+    return TemplateSyntaxError(f"{message} at {_where(text, offset)} of the command{after}", hint)
+
+
+# ---- template units -----------------------------------------------------------------------
+# Where `_Scanner` found template syntax, keyed by start offset, so that `_ShellScanner`
+# agrees with it on every placeholder, escape and group bracket instead of deciding again.
+
+
+@dataclass(frozen=True)
+class _RefUnit:
+    end: int
+    ref: Ref
+
+
+@dataclass(frozen=True)
+class _EscapeUnit:
+    end: int
+    text: str  # the one bracket or brace the escape stands for
+
+
+@dataclass(frozen=True)
+class _BracketUnit:
+    end: int
+    opens: bool
+
+
+_Unit = _RefUnit | _EscapeUnit | _BracketUnit
+
+
 # ---- the scanner --------------------------------------------------------------------------
 
 
@@ -122,13 +189,13 @@ class _Scanner:
         self.segments: list[Segment] = []
         self.chars: list[str] = []
         self.in_word = False
+        self.units: dict[int, _Unit] = {}
+        self.needs_shell = False
 
     def fail(
         self, offset: int, message: str, hint: str | None = None, after: str = ""
     ) -> TemplateSyntaxError:
-        """`<message> at column N of the command<after>`."""
-        where = f"{_where(self.text, offset)} of the command"
-        return TemplateSyntaxError(f"{message} at {where}{after}", hint)
+        return _syntax_error(self.text, offset, message, hint, after)
 
     # ---- building words and groups
 
@@ -157,6 +224,7 @@ class _Scanner:
 
     def open_group(self, width: int) -> None:
         self.end_word()
+        self.units[self.pos] = _BracketUnit(self.pos + width, opens=True)
         self.groups.append(_Group(self.pos, self.text[self.pos : self.pos + width], []))
         self.pos += width
 
@@ -173,6 +241,7 @@ class _Scanner:
                 _LITERAL_BRACKET_HINT[self.style],
             )
         self.groups[-1].parts.append(OptionalGroup(tuple(group.parts)))
+        self.units[self.pos] = _BracketUnit(self.pos + width, opens=False)
         self.pos += width
 
     # ---- the scan
@@ -206,8 +275,34 @@ class _Scanner:
             newline = self.text.find("\n", self.pos)
             self.pos = len(self.text) if newline < 0 else newline
         elif not self._template_syntax(quoted=False):
+            if self._is_shell_syntax(char):
+                self.needs_shell = True
             self.add_text(char)
             self.pos += 1
+
+    def _is_shell_syntax(self, char: str) -> bool:
+        """Whether the unquoted `char` at `pos` means something to bash beyond word text."""
+        if char in _OPERATORS or char in _GLOBS[self.style] or char == "`":
+            return True
+        if char == "$":
+            return self._expansion_follows(quoted=False)
+        if self.in_word:
+            return False
+        first_word = len(self.groups) == 1 and not self.groups[0].parts
+        # `NAME=value cmd` only assigns as the first word; elsewhere `--x=1` is plain text.
+        return char == "~" or (first_word and _ASSIGNMENT.match(self.text, self.pos) is not None)
+
+    def _expansion_follows(self, *, quoted: bool) -> bool:
+        """Whether the `$` at `pos` starts an expansion (or `$'...'` quoting, unquoted)."""
+        after = self.pos + 1
+        following = self.text[after : after + 1]
+        if self.style == "component2" and following == "{":
+            return False  # every 2.0 `{` is a placeholder: `$` then a value, no expansion
+        if self.style == "cli_v2" and self.text.startswith(("${{", "$[["), after):
+            return False
+        if _EXPANSION_START.match(following):
+            return True
+        return not quoted and following in ("'", '"')
 
     def _backslash_unquoted(self) -> None:
         following = self.text[self.pos + 1 : self.pos + 3]
@@ -251,6 +346,8 @@ class _Scanner:
                 self.add_text(nxt)
                 self.pos += 2
             elif not self._template_syntax(quoted=True):
+                if char == "`" or (char == "$" and self._expansion_follows(quoted=True)):
+                    self.needs_shell = True
                 self.add_text(char)
                 self.pos += 1
         if self.pos >= len(self.text):
@@ -280,6 +377,7 @@ class _Scanner:
         escapes = ("{{", "}}") if quoted else ("{{", "}}", "[[", "]]")
         if text.startswith(escapes, pos):
             self.add_text(text[pos])
+            self.units[pos] = _EscapeUnit(pos + 2, text[pos])
             self.pos += 2
         elif text.startswith("${{", pos):
             raise self.fail(
@@ -354,6 +452,7 @@ class _Scanner:
             what = f"{written!r} names no {namespace[:-1]}"
             raise self.fail(start, what, _FORMS_HINT[self.style])
         self.add_ref(Ref(kind, name))
+        self.units[start] = _RefUnit(end + len(closer), Ref(kind, name))
         self.pos = end + len(closer)
 
 
@@ -361,6 +460,387 @@ def _has_ref(part: Part) -> bool:
     if isinstance(part, Token):
         return any(isinstance(segment, Ref) for segment in part.segments)
     return any(_has_ref(inner) for inner in part.parts)
+
+
+# ---- shell mode ---------------------------------------------------------------------------
+
+# Placeholders cannot be quoted safely inside these: say why and what to write instead.
+# In arithmetic (`$((...))`, `((...))`, array subscripts) bash expands `$(...)` even inside
+# quotes, so no quoting keeps a value from running as a command there.
+_ARITHMETIC_HINT = "assign the value to a variable first, N={written}, and use $((N ...))"
+_SUBSCRIPT = "in an array subscript"
+_NO_PLACEHOLDER_HINT = {
+    "inside backticks": "use $(...) instead of backticks",
+    "inside ${...}": "assign the value to a variable first, V={written}, and use ${{V...}}",
+    "inside $((...))": _ARITHMETIC_HINT,
+    "inside ((...))": _ARITHMETIC_HINT,
+    _SUBSCRIPT: "quote the word, or assign the value to a variable first, I={written},"
+    " and use a[$I]",
+}
+# A word starting like this is an array element assignment (`a[i]=x`, also after `declare`).
+_SUBSCRIPTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[")
+_WORD_ENDS = " \t\r\n" + _OPERATORS
+_HEREDOC_HINT = (
+    "keep the text in a file in the code folder, or pipe it in: printf '%s\\n' ... | command"
+)
+
+
+class _ShellScanner:
+    """Re-read a command that needs a shell with bash's quoting, into `ShellItem`s.
+
+    Placeholders, escapes and group brackets come from `_Scanner`'s `units`, so both readings
+    agree on them; this pass only decides the quoting context of each placeholder, where shell
+    words end (a word holding an optional input without value is dropped whole, like a token)
+    and which source text is kept as written.
+    """
+
+    def __init__(self, text: str, units: dict[int, _Unit]) -> None:
+        self.text = text
+        self.units = units
+        self.pos = 0
+        self.levels: list[list[ShellItem]] = [[]]
+        self.word: list[str | ShellRef] | None = None
+        self.after_group = False
+        self.contexts: list[str] = []  # enclosing quotes and substitutions, innermost last
+        self.subscripted = False  # the current word starts `name[`: contexts ends in _SUBSCRIPT
+
+    def fail(
+        self, offset: int, message: str, hint: str | None = None, after: str = ""
+    ) -> TemplateSyntaxError:
+        return _syntax_error(self.text, offset, message, hint, after)
+
+    # ---- building items and words
+
+    def raw(self, text: str) -> None:
+        """Source text between words, kept as written."""
+        self.end_word()
+        items = self.levels[-1]
+        if items and isinstance(items[-1], str):
+            items[-1] += text
+        else:
+            items.append(text)
+        self.after_group = False
+
+    def piece(self, item: str | ShellRef) -> None:
+        if self.word is None:
+            if self.after_group:
+                self.raw(" ")  # `]x`: the bracket ended the word in the argv reading too
+            self.word = []
+            if _SUBSCRIPTED.match(self.text, self.pos):
+                self.contexts.append(_SUBSCRIPT)
+                self.subscripted = True
+        if isinstance(item, str) and self.word and isinstance(self.word[-1], str):
+            self.word[-1] += item
+        else:
+            self.word.append(item)
+
+    def end_word(self) -> None:
+        if self.word is not None:
+            self.levels[-1].append(ShellWord(tuple(self.word)))
+            self.word = None
+        if self.subscripted:
+            self.contexts.pop()
+            self.subscripted = False
+
+    # ---- the top level: words, blanks, operators, comments, groups
+
+    def scan(self) -> tuple[ShellItem, ...]:
+        while self.pos < len(self.text):
+            self._top_step()
+        self.end_word()
+        return tuple(self.levels[0])
+
+    def _top_step(self) -> None:
+        text, pos = self.text, self.pos
+        char = text[pos]
+        unit = self.units.get(pos)
+        if isinstance(unit, _BracketUnit):
+            self._bracket(unit)
+        elif unit is not None:
+            self._unit(unit, Quoting.NONE)
+        elif char in " \t\n":
+            self.raw(char)
+            self.pos += 1
+        elif char == "\r":
+            self.raw(" ")  # a blank in the argv reading; bash would make it part of a word
+            self.pos += 1
+        elif char == "#" and self.word is None:
+            if self.after_group:
+                self.raw(" ")  # `]#x` is a comment in the argv reading: keep it one here
+            self.raw(self._comment())
+        elif text.startswith("<<", pos):
+            self.raw(self._here_string())
+        elif text.startswith("((", pos):
+            self.end_word()
+            self._substitution()  # the arithmetic command `((...))`, also in `for ((...))`
+        elif char in _OPERATORS:
+            self.raw(char)
+            self.pos += 1
+        else:
+            self._word_char(Quoting.NONE)
+
+    def _bracket(self, unit: _BracketUnit) -> None:
+        if unit.opens:
+            if self.word is not None or self.after_group:
+                self.raw(" ")  # `a[--x ...]`: the bracket ends the word, as in the argv reading
+            self.levels.append([])
+        else:
+            self.end_word()
+            group = ShellGroup(tuple(self.levels.pop()))
+            self.levels[-1].append(group)
+            self.after_group = True
+        self.pos = unit.end
+
+    def _comment(self) -> str:
+        """The comment at `pos` up to its newline, as written: bash ignores it."""
+        end = self.text.find("\n", self.pos)
+        end = len(self.text) if end < 0 else end
+        for offset in range(self.pos, end):
+            if isinstance(self.units.get(offset), _BracketUnit):
+                raise self.fail(
+                    offset,
+                    "the optional group",
+                    "a '#' after an operator such as ';' starts a comment in bash;"
+                    " put a blank before the '#' or move the group out of the comment",
+                    after=" is inside a bash comment",
+                )
+        start, self.pos = self.pos, end
+        return self.text[start:end]
+
+    def _here_string(self) -> str:
+        """`<<<` (a here-string, kept); `<<` starts a here-document, which is refused."""
+        if not self.text.startswith("<<<", self.pos):
+            # Its body would need its own quoting rules for values; rare in module commands.
+            raise self.fail(
+                self.pos, "a here-document ('<<')", _HEREDOC_HINT, after=" is not supported"
+            )
+        self.pos += 3
+        return "<<<"
+
+    # ---- inside a word
+
+    def _word_char(self, quoting: Quoting) -> None:
+        char = self.text[self.pos]
+        if char == "\\":
+            self._backslash_unquoted()
+        elif char == "'":
+            self._single()
+        elif char == '"':
+            self._double()
+        elif char == "$":
+            self._dollar(quoting)
+        elif char == "`":
+            self._backtick()
+        else:
+            self.piece(char)
+            self.pos += 1
+
+    def _unit(self, unit: _Unit, quoting: Quoting) -> None:
+        """A placeholder or escape inside a word, in the given quoting."""
+        if isinstance(unit, _EscapeUnit):
+            self.piece(unit.text)
+        elif isinstance(unit, _RefUnit):
+            for context in reversed(self.contexts):
+                hint = _NO_PLACEHOLDER_HINT.get(context)
+                if hint is not None:
+                    written = self.text[self.pos : unit.end]
+                    raise self.fail(
+                        self.pos,
+                        f"a placeholder {context}",
+                        hint.format(written=written),
+                        after=" cannot be quoted safely",
+                    )
+            self.piece(ShellRef(unit.ref, quoting))
+        else:
+            raise self.fail(
+                self.pos,
+                f"an optional group {self.contexts[-1]}",
+                "keep optional groups outside quotes, $(...), ${...} and backticks",
+                after=" is not supported",
+            )
+        self.pos = unit.end
+
+    def _backslash_unquoted(self) -> None:
+        if self.text.startswith("\r\n", self.pos + 1):
+            # A line continuation in the argv reading; bash would escape the carriage return.
+            (self.raw if self.word is None else self.piece)("\\\n")
+            self.pos += 3
+        elif self.text.startswith("\n", self.pos + 1) and self.word is None:
+            self.raw("\\\n")
+            self.pos += 2
+        else:
+            self._backslash(escapes=None)
+
+    def _backslash(self, escapes: str | None) -> None:
+        """A backslash that escapes the characters in `escapes` (None: any character)."""
+        following = self.text[self.pos + 1 : self.pos + 2]
+        if self.pos + 1 in self.units:
+            # The argv reading kept this backslash as text before the placeholder: so must bash.
+            self.piece("\\\\")
+            self.pos += 1
+        elif following and (escapes is None or following in escapes):
+            self.piece(self.text[self.pos : self.pos + 2])
+            self.pos += 2
+        else:
+            self.piece("\\")
+            self.pos += 1
+
+    def _single(self) -> None:
+        self._quoted("'", "'", Quoting.SINGLE, "inside single quotes")
+
+    def _double(self) -> None:
+        self._quoted('"', '"', Quoting.DOUBLE, "inside double quotes")
+
+    def _ansi_c(self) -> None:
+        self._quoted("$'", "'", Quoting.ANSI_C, "inside $'...'")
+
+    def _quoted(self, opener: str, closer: str, quoting: Quoting, context: str) -> None:
+        start = self.pos
+        self.piece(opener)
+        self.pos += len(opener)
+        self.contexts.append(context)
+        while True:
+            if self.pos >= len(self.text):
+                raise self.fail(
+                    start,
+                    f"unbalanced quote: the {opener}",
+                    "close the quote; inside $(...) quotes start afresh, and in $'...' a"
+                    " backslash escapes the next character, as in bash",
+                    after=" is never closed, as bash reads the command",
+                )
+            unit = self.units.get(self.pos)
+            char = self.text[self.pos]
+            if unit is not None:
+                self._unit(unit, quoting)
+            elif char == closer:
+                self.piece(char)
+                self.pos += 1
+                break
+            elif quoting is Quoting.SINGLE:
+                self.piece(char)
+                self.pos += 1
+            elif char == "\\":
+                self._backslash(_DQUOTE_ESCAPABLE + "\n" if quoting is Quoting.DOUBLE else None)
+            elif quoting is Quoting.DOUBLE and char in "$`":
+                self._word_char(quoting)
+            else:
+                self.piece(char)
+                self.pos += 1
+        self.contexts.pop()
+
+    def _dollar(self, quoting: Quoting) -> None:
+        text, pos = self.text, self.pos
+        following = text[pos + 1 : pos + 2]
+        if isinstance(self.units.get(pos + 1), _RefUnit):
+            # `$` then a value: a literal `$`, as in the argv reading; a bare one would make
+            # the value a parameter name (`$HOME`) or ANSI-C quoting (`$'...'`).
+            self.piece("\\$")
+            self.pos += 1
+        elif following == "[" or isinstance(self.units.get(pos + 1), _EscapeUnit):
+            # `$[...]`, bash's old arithmetic expansion (2.0: `$[[`): no quoting works inside
+            # arithmetic, and the argv reading has a literal `$` here too.
+            self.piece("\\$")
+            self.pos += 1
+        elif following == "(":
+            self._substitution()
+        elif following == "{":
+            self._parameter(quoting)
+        elif following == "'" and quoting is Quoting.NONE:
+            self._ansi_c()
+        else:
+            self.piece("$")
+            self.pos += 1
+
+    def _substitution(self) -> None:
+        """`$(...)`, `$((...))` or `((...))`: unquoted inside, whatever quotes surround it."""
+        text, start = self.text, self.pos
+        opener = "$(" if text.startswith("$", start) else "("
+        arithmetic = text.startswith("((", start + len(opener) - 1)
+        self.piece(opener)
+        self.pos += len(opener)
+        context = "inside $(...)"
+        if arithmetic:
+            context = "inside $((...))" if opener == "$(" else "inside ((...))"
+        self.contexts.append(context)
+        depth, subscripted = 1, False
+        while depth:
+            if self.pos >= len(text):
+                raise self.fail(start, f"unclosed {text[start : start + 2]!r}", "close it")
+            unit = self.units.get(self.pos)
+            char = text[self.pos]
+            word_start = text[self.pos - 1] in _WORD_ENDS
+            if subscripted and unit is None and char in _WORD_ENDS:
+                self.contexts.pop()
+                subscripted = False
+            if unit is not None:
+                self._unit(unit, Quoting.NONE)
+            elif arithmetic:
+                if char in "()":
+                    depth += 1 if char == "(" else -1
+                self._word_char(Quoting.NONE)
+            elif char == "#" and word_start:
+                self.piece(self._comment())
+            elif text.startswith("<<", self.pos):
+                self.piece(self._here_string())
+            elif text.startswith("((", self.pos):
+                self._substitution()
+            elif char in "()":
+                depth += 1 if char == "(" else -1
+                self.piece(char)
+                self.pos += 1
+            else:
+                if word_start and _SUBSCRIPTED.match(text, self.pos):
+                    self.contexts.append(_SUBSCRIPT)
+                    subscripted = True
+                self._word_char(Quoting.NONE)
+        if subscripted:
+            self.contexts.pop()
+        self.contexts.pop()
+
+    def _parameter(self, quoting: Quoting) -> None:
+        """`${...}`: up to the first `}` that is not quoted or nested."""
+        start = self.pos
+        self.piece("${")
+        self.pos += 2
+        self.contexts.append("inside ${...}")
+        while True:
+            if self.pos >= len(self.text):
+                raise self.fail(start, "unclosed '${'", "close it with '}'")
+            unit = self.units.get(self.pos)
+            char = self.text[self.pos]
+            if unit is not None:
+                self._unit(unit, Quoting.NONE)
+            elif char == "}":
+                self.piece(char)
+                self.pos += 1
+                break
+            elif char == "'" and quoting is not Quoting.NONE:
+                self.piece(char)  # in "${x:-'a'}" single quotes are plain text
+                self.pos += 1
+            else:
+                self._word_char(Quoting.NONE)
+        self.contexts.pop()
+
+    def _backtick(self) -> None:
+        start = self.pos
+        self.piece("`")
+        self.pos += 1
+        self.contexts.append("inside backticks")
+        while True:
+            if self.pos >= len(self.text):
+                raise self.fail(start, "unclosed '`'", "close it, or use $(...)")
+            unit = self.units.get(self.pos)
+            char = self.text[self.pos]
+            if unit is not None:
+                self._unit(unit, Quoting.NONE)
+            elif char == "\\":
+                self._backslash(escapes=None)
+            else:
+                self.piece(char)
+                self.pos += 1
+                if char == "`":
+                    break
+        self.contexts.pop()
 
 
 _FORMS_HINT: dict[str, str] = {

@@ -14,6 +14,17 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 
 
+@pytest.fixture(autouse=True)
+def isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test gets its own empty result cache and runs folder: never the user's."""
+    root = tmp_path_factory.mktemp("runner-home")
+    monkeypatch.setenv("RUNNER_CACHE_DIR", str(root / "cache"))
+    monkeypatch.setenv("RUNNER_RUNS_DIR", str(root / "runs"))
+    return root / "cache"
+
+
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES

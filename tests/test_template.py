@@ -6,20 +6,33 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runner.errors import SpecError
+from runner.spec.common import iter_refs
 from runner.spec.model import (
     CommandTemplate,
     Literal,
     OptionalGroup,
     Part,
+    Quoting,
     Ref,
     RefKind,
     Segment,
+    ShellGroup,
+    ShellItem,
+    ShellRef,
+    ShellWord,
     Token,
 )
 from runner.spec.source import parse_document
-from runner.template import TemplateStyle, parse_command_string, parse_command_text
+from runner.template import (
+    TemplateStyle,
+    TemplateSyntaxError,
+    parse_command_string,
+    parse_command_text,
+)
 
 SPEC = Path("/specs/module/spec.yaml")
 
@@ -404,3 +417,354 @@ def test_non_string_command_is_a_located_error() -> None:
     with pytest.raises(SpecError) as info:
         parse_yaml("command: [python, run.py]\n", "cli_v2")
     assert info.value.reason == "expected a string, found a list"
+
+
+# ---- shell mode ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "style"),
+    [
+        ("mkdir -p ${{outputs.o}} && python a.py", "cli_v2"),
+        ("a || b", "cli_v2"),
+        ("cat ${{inputs.d}} | python count.py", "cli_v2"),
+        ("a; b", "cli_v2"),
+        ("a &", "cli_v2"),
+        ("python a.py > ${{outputs.log}}/out.txt", "cli_v2"),
+        ("a >> log", "cli_v2"),
+        ("a < in.txt", "cli_v2"),
+        ("a 2>&1", "cli_v2"),
+        ("a &> log", "cli_v2"),
+        ("(cd src && a)", "cli_v2"),
+        ("cat ${{inputs.data}}/*.csv", "cli_v2"),
+        ("ls x?", "cli_v2"),
+        ("ls [ab]", "cli_v2"),
+        ("[ -f x ]", "cli_v2"),
+        ("python x.py --seed $RANDOM_SEED", "cli_v2"),
+        ("echo ${HOME}", "cli_v2"),
+        ("echo $1 $? $$ $@", "cli_v2"),
+        ("echo $(pwd)", "cli_v2"),
+        ("echo `pwd`", "cli_v2"),
+        ('echo "$HOME"', "cli_v2"),
+        ('echo "a $(pwd) b"', "cli_v2"),
+        ("echo $'a\\tb'", "cli_v2"),
+        ("ls ~/data", "cli_v2"),
+        ("PYTHONPATH=src python a.py", "cli_v2"),
+        ("python a.py {inputs.x} > {outputs.o}/log.txt", "component2"),
+        ("cat {inputs.d}/*.csv", "component2"),
+        ("echo $HOME [--x {inputs.x}]", "component2"),
+    ],
+)
+def test_shell_syntax_makes_a_shell_template(command: str, style: TemplateStyle) -> None:
+    assert parse_command_text(command, style).shell
+
+
+@pytest.mark.parametrize(
+    ("command", "style"),
+    [
+        ("python a.py '&&' '|' ';' '>' '*.txt' '$HOME' '~' '`pwd`'", "cli_v2"),
+        ('echo "a && b" "*.txt" "~"', "cli_v2"),
+        ("echo a\\&\\&b \\$HOME \\*", "cli_v2"),
+        ("echo a#b", "cli_v2"),
+        ("a # && b > c $HOME", "cli_v2"),
+        ("echo a~b --x=1 $ / x$", "cli_v2"),
+        ('echo "$" "a$"', "cli_v2"),
+        ("a ${{inputs.x}} $${{inputs.x}} $[[--o ${{inputs.o}}]]", "cli_v2"),
+        ("a [--o {inputs.o}] [[x]] ${inputs.x}", "component2"),
+        ("python a.py --x=1 y=2", "component2"),
+    ],
+)
+def test_plain_commands_need_no_shell(command: str, style: TemplateStyle) -> None:
+    template = parse_command_text(command, style)
+    assert not template.shell
+    assert template.script is None
+
+
+def SW(*pieces: str | ShellRef) -> ShellWord:
+    return ShellWord(pieces)
+
+
+def SR(ref: Ref, quoting: Quoting = Quoting.NONE) -> ShellRef:
+    return ShellRef(ref, quoting)
+
+
+@pytest.mark.parametrize(
+    ("command", "style", "script"),
+    [
+        (
+            "mkdir -p ${{outputs.o}} && echo hi > ${{outputs.o}}/x.txt",
+            "cli_v2",
+            (
+                *(SW("mkdir"), " ", SW("-p"), " ", SW(SR(OUT("o"))), " && "),
+                *(SW("echo"), " ", SW("hi"), " > ", SW(SR(OUT("o")), "/x.txt")),
+            ),
+        ),
+        (
+            "echo \"a ${{inputs.x}}\" 'b ${{ inputs.x }}' $'c${{inputs.x}}';",
+            "cli_v2",
+            (
+                *(SW("echo"), " ", SW('"a ', SR(IN("x"), Quoting.DOUBLE), '"'), " "),
+                *(SW("'b ", SR(IN("x"), Quoting.SINGLE), "'"), " "),
+                SW("$'c", SR(IN("x"), Quoting.ANSI_C), "'"),
+                ";",
+            ),
+        ),
+        (
+            'echo "$(cat "{inputs.f}")" $(cat {inputs.f}) # {inputs.f} ok\nls',
+            "component2",
+            (
+                *(SW("echo"), " ", SW('"$(cat "', SR(IN("f"), Quoting.DOUBLE), '")"'), " "),
+                SW("$(cat ", SR(IN("f")), ")"),
+                " # {inputs.f} ok\n",
+                SW("ls"),
+            ),
+        ),
+        (
+            "a [--k {inputs.k} [--j {inputs.j}] ] > o",
+            "component2",
+            (
+                SW("a"),
+                " ",
+                ShellGroup(
+                    (
+                        SW("--k"),
+                        " ",
+                        SW(SR(IN("k"))),
+                        " ",
+                        ShellGroup((SW("--j"), " ", SW(SR(IN("j"))))),
+                        " ",
+                    )
+                ),
+                " > ",
+                SW("o"),
+            ),
+        ),
+        # A group bracket ends a word, as in the argv reading, so the words stay apart.
+        (
+            "a[--k={inputs.k}][--j {inputs.j}]b;",
+            "component2",
+            (
+                SW("a"),
+                " ",
+                ShellGroup((SW("--k=", SR(IN("k"))),)),
+                " ",
+                ShellGroup((SW("--j"), " ", SW(SR(IN("j"))))),
+                " ",
+                SW("b"),
+                ";",
+            ),
+        ),
+        (
+            "a $[[--o ${{inputs.o}}]] [[ -f x ]] && b",
+            "cli_v2",
+            (
+                SW("a"),
+                " ",
+                ShellGroup((SW("--o"), " ", SW(SR(IN("o"))))),
+                " ",
+                *(SW("[["), " ", SW("-f"), " ", SW("x"), " ", SW("]]"), " && ", SW("b")),
+            ),
+        ),
+        # Escapes become the bare bracket or brace; bash reads them as it would on AzureML.
+        (
+            "{{ echo [[x]]; }}",
+            "component2",
+            (SW("{"), " ", SW("echo"), " ", SW("[x]"), "; ", SW("}")),
+        ),
+        # `$` right before a value stays a literal `$`, as in the argv reading.
+        (
+            'echo x$${{inputs.x}} "$${{inputs.x}}" ;',
+            "cli_v2",
+            (
+                SW("echo"),
+                " ",
+                SW("x\\$", SR(IN("x"))),
+                " ",
+                SW('"\\$', SR(IN("x"), Quoting.DOUBLE), '"'),
+                " ;",
+            ),
+        ),
+        # So does a backslash that the argv reading kept as text.
+        (
+            'echo "\\{inputs.x}" "$(echo \\{inputs.x})" ;',
+            "component2",
+            (
+                SW("echo"),
+                " ",
+                SW('"\\\\', SR(IN("x"), Quoting.DOUBLE), '"'),
+                " ",
+                SW('"$(echo \\\\', SR(IN("x")), ')"'),
+                " ;",
+            ),
+        ),
+        (
+            "a \\\n  b && c\\\r\n  d",
+            "cli_v2",
+            (SW("a"), " \\\n  ", SW("b"), " && ", SW("c\\\n"), "  ", SW("d")),
+        ),
+        (
+            "x=$((1 << 2)) cat <<< hi",
+            "cli_v2",
+            (SW("x=$((1 << 2))"), " ", SW("cat"), " <<< ", SW("hi")),
+        ),
+        # `$[...]` is bash's old arithmetic, where no quoting holds: a literal `$`, as in argv.
+        ("echo $[[1]] ;", "component2", (SW("echo"), " ", SW("\\$[1]"), " ;")),
+        ("echo $[1] ;", "cli_v2", (SW("echo"), " ", SW("\\$[1]"), " ;")),
+        (
+            'a[0]=1 "a[${{inputs.i}}]" ;',
+            "cli_v2",
+            (SW("a[0]=1"), " ", SW('"a[', SR(IN("i"), Quoting.DOUBLE), ']"'), " ;"),
+        ),
+        (
+            "(( n = 1 )) && for ((;;)); do :; done",
+            "cli_v2",
+            (
+                SW("(( n = 1 ))"),
+                " && ",
+                SW("for"),
+                " ",
+                SW("((;;))"),
+                "; ",
+                SW("do"),
+                " ",
+                SW(":"),
+                "; ",
+                SW("done"),
+            ),
+        ),
+    ],
+)
+def test_shell_script(command: str, style: TemplateStyle, script: tuple[ShellItem, ...]) -> None:
+    assert parse_command_text(command, style).script == script
+
+
+def test_shell_template_keeps_its_words_for_checks_and_display() -> None:
+    template = parse_yaml("command: 'cat ${{inputs.d}}/*.csv | wc -l > ${{outputs.n}}'\n", "cli_v2")
+    assert template.parts == (
+        T("cat"),
+        T(IN("d"), "/*.csv"),
+        *words("|", "wc", "-l", ">"),
+        T(OUT("n")),
+    )
+    assert template.source == "cat ${{inputs.d}}/*.csv | wc -l > ${{outputs.n}}"
+
+
+@pytest.mark.parametrize(
+    ("command", "style", "message", "hint"),
+    [
+        (
+            "a `cat {inputs.x}`",
+            "component2",
+            "a placeholder inside backticks at column 8 of the command cannot be quoted safely",
+            "use $(...) instead of backticks",
+        ),
+        (
+            "echo ${X:-${{inputs.x}}}",
+            "cli_v2",
+            "a placeholder inside ${...} at column 11 of the command cannot be quoted safely",
+            "assign the value to a variable first, V=${{inputs.x}}, and use ${V...}",
+        ),
+        (
+            "echo $(( {inputs.n} + 1 ))",
+            "component2",
+            "a placeholder inside $((...)) at column 10 of the command cannot be quoted safely",
+            "assign the value to a variable first, N={inputs.n}, and use $((N ...))",
+        ),
+        (
+            "(( n = {inputs.n} ))",
+            "component2",
+            "a placeholder inside ((...)) at column 8 of the command cannot be quoted safely",
+            "assign the value to a variable first, N={inputs.n}, and use $((N ...))",
+        ),
+        (
+            "for (( i=0; i<${{inputs.n}}; i++ )); do echo $i; done",
+            "cli_v2",
+            "a placeholder inside ((...)) at column 15 of the command cannot be quoted safely",
+            "assign the value to a variable first, N=${{inputs.n}}, and use $((N ...))",
+        ),
+        (
+            "a[${{inputs.i}}]=1; echo $a",
+            "cli_v2",
+            "a placeholder in an array subscript at column 3 of the command cannot be quoted"
+            " safely",
+            "quote the word, or assign the value to a variable first, I=${{inputs.i}}, and use"
+            " a[$I]",
+        ),
+        (
+            "echo $(declare -a x[${{inputs.i}}]=1)",
+            "cli_v2",
+            "a placeholder in an array subscript at column 21 of the command cannot be quoted"
+            " safely",
+            "quote the word, or assign the value to a variable first, I=${{inputs.i}}, and use"
+            " a[$I]",
+        ),
+        (
+            'echo "$(echo \')"',
+            "cli_v2",
+            "unbalanced quote: the ' at column 14 of the command is never closed, as bash reads"
+            " the command",
+            "close the quote; inside $(...) quotes start afresh, and in $'...' a backslash escapes"
+            " the next character, as in bash",
+        ),
+        ("echo $(pwd", "cli_v2", "unclosed '$(' at column 6 of the command", "close it"),
+        (
+            "echo `pwd",
+            "cli_v2",
+            "unclosed '`' at column 6 of the command",
+            "close it, or use $(...)",
+        ),
+        ("echo ${HOME", "cli_v2", "unclosed '${' at column 6 of the command", "close it with '}'"),
+        (
+            "a;# [--x {inputs.x}]",
+            "component2",
+            "the optional group at column 5 of the command is inside a bash comment",
+            "a '#' after an operator such as ';' starts a comment in bash; put a blank before the"
+            " '#' or move the group out of the comment",
+        ),
+        (
+            "echo $(ls [--x {inputs.x}])",
+            "component2",
+            "an optional group inside $(...) at column 11 of the command is not supported",
+            "keep optional groups outside quotes, $(...), ${...} and backticks",
+        ),
+        (
+            "cat <<EOF > ${{outputs.o}}",
+            "cli_v2",
+            "a here-document ('<<') at column 5 of the command is not supported",
+            "keep the text in a file in the code folder, or pipe it in:"
+            " printf '%s\\n' ... | command",
+        ),
+    ],
+)
+def test_shell_errors(command: str, style: TemplateStyle, message: str, hint: str) -> None:
+    assert reason(command, style) == (message, hint)
+
+
+ATOMS = [
+    *("a", " ", "\n", "\\", "'", '"', "$", "(", ")", "{", "}", "[", "]", "[[", "]]", "{{", "}}"),
+    *("`", "#", ";", "&&", "|", "<", "<<", "<<<", ">", "*", "~", "X=", "$(", "$((", "${", "$'"),
+    *("{inputs.x}", "${{inputs.x}}", "$[[", "\r", "{outputs.y}", "${{ outputs.y }}"),
+]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(ATOMS), max_size=14), st.sampled_from(["component2", "cli_v2"]))
+def test_any_command_parses_or_fails_cleanly(atoms: list[str], style: TemplateStyle) -> None:
+    text = "".join(atoms)
+    try:
+        template = parse_command_text(text, style)
+    except TemplateSyntaxError:
+        return
+    if template.script is not None:
+        # Both readings agree on the placeholders, except those bash sees in a comment.
+        assert set(_script_refs(template.script)) <= set(iter_refs(template.parts))
+
+
+def _script_refs(items: tuple[ShellItem, ...]) -> list[Ref]:
+    found: list[Ref] = []
+    for item in items:
+        if isinstance(item, ShellWord):
+            found += [p.ref for p in item.pieces if isinstance(p, ShellRef)]
+        elif isinstance(item, ShellGroup):
+            found += _script_refs(item.items)
+    return found

@@ -246,3 +246,31 @@ def tree_digest(entries: tuple[FileDigest, ...]) -> str:
     hasher = new_hasher()
     hasher.update(b"".join(parts))
     return str(hasher.hexdigest())
+
+
+class MemoFileDigest:
+    """A per-file digest function backed by the stat memo, for callers that visit files one by
+    one (the snapshot planner). New digests are memoised together by `flush()`."""
+
+    def __init__(self, state: StateDB | None) -> None:
+        self._state = state
+        self._observed_ns = time.time_ns()
+        self._fresh: list[tuple[os.stat_result, str]] = []
+        self._buffer: memoryview | None = None
+
+    def __call__(self, path: Path) -> str:
+        st = path.stat()
+        memo = self._state.lookup(st) if self._state is not None else None
+        if memo is not None:
+            return memo
+        self._buffer = read_buffer() if self._buffer is None else self._buffer
+        digest, count = _hash_file(str(path), self._buffer)
+        if self._state is not None:
+            self._state.add_bytes_read(count)
+        self._fresh.append((st, digest))
+        return digest
+
+    def flush(self) -> None:
+        if self._state is not None and self._fresh:
+            self._state.record_many(self._fresh, observed_ns=self._observed_ns)
+        self._fresh.clear()

@@ -1,0 +1,347 @@
+"""The cache store: committed results of module runs by key, their file contents deduplicated
+in a content-addressed object store. Keys are made elsewhere (runner.cache.keys); here a key is
+an opaque lowercase hex string.
+
+Layout under the root (names in runner.cache.location):
+
+    CACHEDIR.TAG                  marks a cache folder, so backup and sync tools skip it
+    state.db                      the stat memo (runner.cache.state), also `store.state`
+    objects/<2 hex>/<digest>      file contents by xxh3-128 digest, mode 0444; executables are
+                                  "<digest>.x", mode 0555. Never changed once in place
+    entries/<key>/manifest.json   one committed entry (runner.cache.manifest); the folder's
+                                  mtime is when the entry was last published or served
+    locks/<key>.lock              single flight per key; locks/sweep.lock: publish vs gc
+    tmp/                          work in progress: publish-* (a publication being built) and
+                                  trash-* (an entry being deleted); older than an hour: garbage
+
+Other folders under the root belong to other parts of runner and are left alone.
+
+Crash safety: an entry is built completely in tmp/publish-*/ (objects first, the manifest
+last) and appears by one rename of its folder, so it either fully exists or does not; a process
+killed at any moment leaves at worst unreferenced objects and tmp folders, which are gc's
+business, never a correctness problem. Power loss without fsync can leave a manifest or a
+copied object short: the manifest's own digest and each object's recorded size catch that, and
+the entry is a miss. A damaged entry is never served: `lookup` checks the manifest's digest and
+every object's size, mtime and executable bit (one stat each) and treats any mismatch as a miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import stat
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
+
+from runner.cache import publish
+from runner.cache.gc import GcReport, VerifyReport, collect, verify
+from runner.cache.location import Layout, check_key, is_key
+from runner.cache.locks import KeyLocks, sweep_shared
+from runner.cache.manifest import (
+    EXECUTABLE_SUFFIX,
+    Entry,
+    Manifest,
+    ManifestError,
+    OutputKind,
+    OutputRecord,
+    canonical,
+    content_digest,
+    decode,
+    encode,
+)
+from runner.cache.materialize import ObjectGone, Placement
+from runner.cache.objects import METHODS, Method, Placer, remember_known
+from runner.cache.publish import Source, UnpublishableOutput, store_objects, survey
+from runner.cache.state import StateDB
+
+__all__ = [
+    "CacheStore",
+    "DamagedEntryError",
+    "Entry",
+    "GcReport",
+    "OutputRecord",
+    "UnpublishableOutput",
+    "VerifyReport",
+]
+
+MANIFEST = "manifest.json"
+# What os.rename says when the target folder exists: a racing publisher got there first.
+_TAKEN = frozenset({errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR})
+
+
+class DamagedEntryError(Exception):
+    """`materialize` found an object gone: the entry was damaged or removed since `lookup`.
+    What had been placed is undone and the problem noted; treat it as a miss and run."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An entry as found on disk: `problem` says why it cannot be used (None: it is sound)."""
+
+    key: str
+    folder: os.stat_result  # identifies this very publication of the key
+    manifest: Manifest | None
+    problem: str | None
+
+
+class CacheStore:
+    """One cache folder. Safe to share between threads and between processes; see the module
+    docstring for the layout and runner.cache.locks for who waits for whom."""
+
+    def __init__(self, root: Path, *, methods: tuple[Method, ...] = METHODS) -> None:
+        """Open (creating if needed) the store at `root`. `methods`: how files are placed into
+        and out of the store, in order of preference."""
+        self.root = Path(root)
+        self.layout = Layout(self.root)
+        self.layout.create()
+        self.state = StateDB(self.layout.state_db)
+        self.problems: list[str] = []
+        self.key_locks = KeyLocks(self.layout.locks)
+        self._placer = Placer(methods)
+
+    def close(self) -> None:
+        self.state.close()
+
+    def __enter__(self) -> CacheStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """Single flight: hold while looking up, running and publishing one key."""
+        return self.key_locks.hold(check_key(key))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def lookup(self, key: str) -> Entry | None:
+        """The entry for `key`, or None. A damaged entry is a miss: it is removed and the reason
+        added to `problems`. Never raises for damage."""
+        reading = self.read(check_key(key))
+        if reading is None or reading.manifest is None or reading.problem is not None:
+            if reading is not None:
+                self.report(reading, repair=True)
+            return None
+        now = time.time()
+        with contextlib.suppress(OSError):
+            os.utime(self.layout.entry_dir(key), (now, now))
+        return replace(reading.manifest.entry, last_used=now)
+
+    def read(self, key: str, *, check_objects: bool = True) -> Reading | None:
+        """The entry as it is on disk (None when there is none), without acting on damage."""
+        folder = self.layout.entry_dir(key)
+        try:
+            folder_st = folder.lstat()
+        except FileNotFoundError:
+            return None
+        try:
+            data = (folder / MANIFEST).read_bytes()
+        except FileNotFoundError:
+            # Absent, unless the folder is still the one we saw (it may have just been removed).
+            if not self._unchanged(Reading(key, folder_st, None, None)):
+                return None
+            return Reading(key, folder_st, None, "its manifest is missing")
+        except OSError as exc:
+            return Reading(key, folder_st, None, f"its manifest is unreadable: {exc.strerror}")
+        try:
+            manifest = decode(data, key, folder_st.st_mtime)
+        except ManifestError as exc:
+            return Reading(key, folder_st, None, str(exc))
+        problem = self._object_problem(manifest) if check_objects else None
+        return Reading(key, folder_st, manifest, problem)
+
+    def _object_problem(self, manifest: Manifest) -> str | None:
+        """One stat per object (a thousand take a few ms): present, unchanged, right x bit."""
+        for name, stamp in manifest.objects.items():
+            try:
+                st = os.stat(self.layout.object_file(name))  # noqa: PTH116 -- hot loop
+            except OSError as exc:
+                gone = "missing" if exc.errno == errno.ENOENT else "unreadable"
+                return f"object {name} is {gone}"
+            if st.st_mtime_ns != stamp.mtime_ns or st.st_size != stamp.size:
+                return f"object {name} was modified after it was stored"
+            if bool(st.st_mode & stat.S_IXUSR) != name.endswith(EXECUTABLE_SUFFIX):
+                return f"object {name} lost or gained its executable bit"
+        return None
+
+    def report(self, reading: Reading, *, repair: bool) -> None:
+        """Note a damaged entry in `problems` and, with `repair`, remove it (unless its key is
+        busy: whoever holds it will replace it). Silent if the entry changed meanwhile."""
+        if not self._unchanged(reading):
+            return
+        self.problems.append(
+            f"cache entry {reading.key} was damaged ({reading.problem}) and was ignored"
+        )
+        if repair:
+            self.discard(reading)
+
+    def _unchanged(self, reading: Reading) -> bool:
+        try:
+            now = self.layout.entry_dir(reading.key).lstat()
+        except OSError:
+            return False
+        return os.path.samestat(now, reading.folder)
+
+    def discard(self, reading: Reading) -> bool:
+        """Remove this very publication of the key if nobody holds the key; True if removed."""
+        with self.key_locks.attempt(reading.key) as held:
+            if not held or not self._unchanged(reading):
+                return False
+            self._trash(self.layout.entry_dir(reading.key))
+            return True
+
+    def _trash(self, path: Path) -> None:
+        # One rename takes the entry away atomically; deleting the files can then take its time.
+        trash = self.layout.scratch("trash")
+        path.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def entries(self) -> list[Entry]:
+        """Every sound entry, oldest first; damaged ones are skipped and noted in `problems`."""
+        found: list[Entry] = []
+        for folder in sorted(self.layout.entries.iterdir()):
+            reading = self.read(folder.name) if is_key(folder.name) else None
+            if reading is not None and reading.manifest and not reading.problem:
+                found.append(reading.manifest.entry)
+            elif reading is not None:
+                self.report(reading, repair=False)
+        return sorted(found, key=lambda entry: entry.created_at)
+
+    def remove(self, key: str) -> bool:
+        """Remove an entry (its objects go at the next gc); False if there was none."""
+        with self.lock(key):
+            folder = self.layout.entry_dir(key)
+            if not os.path.lexists(folder):
+                return False
+            self._trash(folder)
+            return True
+
+    # -- materialising -------------------------------------------------------------------------
+
+    def materialize(self, entry: Entry, destinations: Mapping[str, Path]) -> None:
+        """Place outputs where a run wants them: output name -> a file path ("file") or a folder
+        that is absent or empty ("dir"). Files are reflinked, else hardlinked (read-only, shared
+        with the store), else copied. Raises DamagedEntryError if an object has gone."""
+        unknown = set(destinations) - set(entry.outputs)
+        if unknown:
+            raise ValueError(f"entry {entry.key} has no output named {sorted(unknown)}")
+        placement = Placement(self.layout, self._placer)
+        try:
+            placement.place(entry, destinations)
+        except ObjectGone as gone:
+            reading = self.read(entry.key)
+            if reading is not None and reading.problem is not None:
+                self.report(reading, repair=True)
+            raise DamagedEntryError(f"cache entry {entry.key} lost object {gone}") from None
+        # Downstream steps reading these files then need no hashing.
+        remember_known(self.state, placement.files)
+
+    # -- publishing ----------------------------------------------------------------------------
+
+    def publish(
+        self,
+        key: str,
+        outputs: Mapping[str, tuple[Path, OutputKind]],
+        parts: Mapping[str, object],
+        meta: Mapping[str, object],
+    ) -> Entry:
+        """Store a successful run's outputs under `key`. Produced files may be hardlinked into
+        the store (and so become read-only). If a sound entry for `key` already exists, it is
+        kept and returned. Raises UnpublishableOutput for an output that cannot be cached."""
+        check_key(key)
+        parts, meta = _json_values(parts, "parts"), _json_values(meta, "meta")
+        produced = {
+            name: survey(name, Path(p), kind, self.state) for name, (p, kind) in outputs.items()
+        }
+        sources: dict[str, Source] = {}
+        for item in produced.values():
+            sources = {**item.sources, **sources}
+        with self.lock(key), sweep_shared(self.layout.sweep_lock):
+            txn = self.layout.scratch("publish")
+            txn.mkdir()
+            try:
+                stamps = store_objects(self.layout, self.state, self._placer, txn, sources)
+                publish.reached("after-objects")
+                records = {name: item.record for name, item in produced.items()}
+                size = sum(stamp.size for stamp in stamps.values())
+                now = time.time()
+                entry = Entry(key, records, parts, meta, now, size, last_used=now)
+                committed = self._commit(txn, Manifest(entry, stamps))
+                publish.reached("after-rename")
+            finally:
+                shutil.rmtree(txn, ignore_errors=True)
+        # After the tmp links are gone: every link and unlink moves the shared inode's ctime.
+        remember_known(
+            self.state, ((self.layout.object_file(n), content_digest(n)) for n in stamps)
+        )
+        return committed
+
+    def _commit(self, txn: Path, manifest: Manifest) -> Entry:
+        key = manifest.entry.key
+        staged = txn / "entry"
+        staged.mkdir()
+        _write_manifest(staged / MANIFEST, encode(manifest))
+        publish.reached("after-manifest")
+        for _ in range(3):
+            try:
+                staged.rename(self.layout.entry_dir(key))
+            except OSError as exc:
+                if exc.errno not in _TAKEN:
+                    raise
+            else:
+                return manifest.entry
+            # Taken: a racing publisher's entry is as good as ours; a damaged one goes (we hold
+            # the key, so nobody else is replacing it) and we try again.
+            reading = self.read(key)
+            if reading is not None and reading.manifest is not None and reading.problem is None:
+                return reading.manifest.entry
+            if reading is not None:
+                self.report(reading, repair=True)
+        raise OSError(
+            errno.EEXIST, "cannot replace the damaged entry", str(self.layout.entry_dir(key))
+        )
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Re-hash every object of every entry; remove entries with missing or corrupt objects."""
+        return verify(self)
+
+    def gc(self, *, max_size: int | None = None, older_than: float | None = None) -> GcReport:
+        """Drop entries unused for `older_than` seconds, then least recently used ones until the
+        store holds at most `max_size` bytes; then unreferenced objects and stale tmp folders."""
+        return collect(self, max_size=max_size, older_than=older_than)
+
+    def readings(self) -> Iterator[Reading]:
+        """Every entry folder as found (for gc and verify)."""
+        for folder in sorted(self.layout.entries.iterdir()):
+            key = folder.name
+            reading = self.read(key, check_objects=False) if is_key(key) else None
+            if reading is not None:
+                yield reading
+
+
+def _write_manifest(path: Path, data: bytes) -> None:
+    half = len(data) // 2
+    with open(path, "xb") as stream:
+        stream.write(data[:half])
+        stream.flush()
+        publish.reached("manifest-half")
+        stream.write(data[half:])
+
+
+def _json_values(values: Mapping[str, object], what: str) -> dict[str, object]:
+    """What a lookup will read back: round-tripped now, so publish fails before storing."""
+    try:
+        loaded: dict[str, object] = json.loads(canonical(dict(values)))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cache entry {what} must be plain JSON values: {exc}") from None
+    return loaded
