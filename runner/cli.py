@@ -14,6 +14,7 @@ from typing import TextIO
 
 from runner import __version__
 from runner.cli_cache import add_cache_commands, run_cache_command
+from runner.cli_env import add_env_commands, add_env_flags, run_env_command
 from runner.engine import RunOptions, RunResult, preview_command, run_module
 from runner.errors import (
     EXIT_INTERNAL,
@@ -84,10 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_binding_flags(run)
     run.add_argument("--workdir", type=Path, help="run in this new folder")
     run.add_argument("--runs-dir", type=Path, help="where new run folders go (default ./runs)")
-    run.add_argument(
-        "--env", choices=["host"], default="host", help="where the command runs (default host)"
-    )
-    run.add_argument("--python", help="interpreter for `python` in the command (host mode)")
+    add_env_flags(run)
     run.add_argument("--timeout", type=float, metavar="S", help="kill the run after S seconds")
     run.add_argument("--mpi-processes", type=int, metavar="N", help="mpiexec -n N (jobType mpi)")
     run.add_argument("--quiet", action="store_true", help="do not stream the module's output")
@@ -99,11 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="say whether a run would hit the cache, and why")
     explain.add_argument("spec", metavar="SPEC")
     _add_binding_flags(explain)
-    explain.add_argument("--python", help="interpreter for `python` in the command (host mode)")
+    add_env_flags(explain)
     explain.add_argument("--json", action="store_true", help="print JSON")
     _add_cache_flags(explain)
 
     add_cache_commands(commands, _add_cache_flags)
+    add_env_commands(commands, _add_cache_flags)
     return parser
 
 
@@ -195,6 +194,9 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         cache=not args.no_cache,
         force=args.force,
         cache_dir=args.cache_dir,
+        env=args.env,
+        ca_bundle=args.ca_bundle,
+        strict_python=args.strict_python,
     )
     result = run_module(spec, _pairs(args.input, "-i"), _pairs(args.output, "-o"), options)
     for note in result.notes:
@@ -210,7 +212,13 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _explain(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     spec = load_spec(args.spec)
     _print_warnings(spec, stderr)
-    options = RunOptions(python=args.python, cache_dir=args.cache_dir)
+    options = RunOptions(
+        python=args.python,
+        cache_dir=args.cache_dir,
+        env=args.env,
+        ca_bundle=args.ca_bundle,
+        strict_python=args.strict_python,
+    )
     explanation = explain_module(spec, _pairs(args.input, "-i"), _pairs(args.output, "-o"), options)
     if args.json:
         print(json.dumps(explanation.to_json(), indent=2), file=stdout)
@@ -239,4 +247,5 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "run": _run,
     "explain": _explain,
     "cache": run_cache_command,
+    "env": run_env_command,
 }

@@ -5,13 +5,12 @@ from __future__ import annotations
 import enum
 import os
 import shutil
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from runner import __version__
 from runner.bind import Bindings, bind
@@ -23,26 +22,28 @@ from runner.cache.location import default_cache_root
 from runner.cache.publish import UnpublishableOutput
 from runner.cache.state import StateDB
 from runner.cache.store import CacheStore, DamagedEntryError, Entry
-from runner.env.host import host_identity
+from runner.config import load_settings
+from runner.env.store import EnvStore
+from runner.environment import EnvChoice, choose_environment
 from runner.errors import InterruptedRun
-from runner.execute import Invocation, Outcome, execute
 from runner.launch import (
     PARALLEL_DRIVER,
+    LaunchContext,
     command,
-    host_overrides,
-    install_driver,
     mpi_launcher,
+    process_launch,
     refuse_unrunnable,
-    resolve_python,
 )
 from runner.snapshot import SnapshotPlan, materialize, plan_snapshot
 from runner.spec.model import JobType, ModuleSpec, OutputPort
+
+if TYPE_CHECKING:
+    from runner.execute import Outcome
 from runner.workdir import (
     RunDir,
     create_run_dir,
     default_runs_root,
     write_json_atomic,
-    write_rerun_script,
 )
 
 
@@ -57,13 +58,16 @@ class RunOptions:
     workdir: Path | None = None  # None: a new folder under runs_root
     runs_root: Path | None = None  # None: $RUNNER_RUNS_DIR or ./runs
     base_dir: Path | None = None  # relative input/output paths resolve here; None: cwd
-    python: str | None = None  # interpreter for `python` in commands; None: the running one
+    python: str | None = None  # host: the interpreter `python` means; None: the running one
     timeout: float | None = None
     echo: TextIO | None = None  # where the module's output streams live; None: quiet
     mpi_processes: int | None = None
     cache: bool = True  # False: neither look up nor publish (--no-cache)
     force: bool = False  # re-run even on a hit, and replace the entry (--force)
     cache_dir: Path | None = None  # None: $RUNNER_CACHE_DIR or the XDG cache folder
+    env: str | None = None  # auto | host | venv | conda | docker; None: RUNNER_ENV, config, auto
+    ca_bundle: Path | None = None  # None: RUNNER_CA_BUNDLE, config, PIP_CERT, SSL_CERT_FILE...
+    strict_python: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -116,14 +120,17 @@ def run_module(
 
 def _run_job(job: Job) -> RunResult:
     store, parts = job.store, job.parts
+    problems: list[str] = []
     if store is None or parts is None:
-        return _execute(job)
-    if job.spec.is_deterministic:
-        result = _cached_or_executed(job, store, parts)
-    else:
         result = _execute(job)
-    record_last_run(store.root, job.spec, parts, result.status.value)
-    notes = [*result.notes, *store.problems]
+    else:
+        if job.spec.is_deterministic:
+            result = _cached_or_executed(job, store, parts)
+        else:
+            result = _execute(job)
+        record_last_run(store.root, job.spec, parts, result.status.value)
+        problems = store.problems
+    notes = [*job.environment.notes, *result.notes, *problems]
     return replace(result, notes=tuple(notes)) if notes else result
 
 
@@ -164,7 +171,8 @@ class Job:
     bindings: Bindings
     plan: SnapshotPlan | None
     launcher: tuple[str, ...]
-    interpreter: str
+    environment: EnvChoice
+    env_store: EnvStore
     runs_root: Path
     options: RunOptions
     store: CacheStore | None
@@ -178,26 +186,45 @@ def prepare_job(
     outputs: Mapping[str, object] | None,
     options: RunOptions,
 ) -> Job:
-    """Check and bind everything, plan the snapshot and compute the cache key; run nothing."""
+    """Check and bind everything, choose the environment, plan the snapshot and compute the
+    cache key; build and run nothing."""
     base_dir = options.base_dir or Path.cwd()
     refuse_unrunnable(spec)
     bindings = bind(spec, values, outputs, base_dir=base_dir)
-    launcher = mpi_launcher(spec, options.mpi_processes) if spec.job_type is JobType.MPI else []
-    interpreter = options.python or sys.executable
-    store = None
-    if options.cache:
-        store = CacheStore(options.cache_dir or default_cache_root(os.environ))
+    settings = load_settings(
+        os.environ,
+        env=options.env,
+        ca_bundle=options.ca_bundle,
+        strict_python=options.strict_python,
+    )
+    environment = choose_environment(spec, settings, options.python)
+    launcher: list[str] = []
+    if spec.job_type is JobType.MPI:
+        launcher = mpi_launcher(
+            spec, options.mpi_processes, inside_container=environment.name == "docker"
+        )
+    cache_root = options.cache_dir or default_cache_root(os.environ)
+    env_store = EnvStore(cache_root / "envs")
+    store = CacheStore(cache_root) if options.cache else None
     plan = _plan_snapshot(spec, store.state if store else None)
     parts = None
     if store is not None:
-        environment = host_identity(interpreter, store.root / "environments").fingerprint
-        parts = key_parts(spec, bindings.values, bindings.inputs, plan, environment, store.state)
+        fingerprint = environment.backend.fingerprint(environment.request, env_store)
+        parts = key_parts(
+            spec,
+            bindings.values,
+            bindings.inputs,
+            plan,
+            f"{environment.name}:{fingerprint}",
+            store.state,
+        )
     return Job(
         spec=spec,
         bindings=bindings,
         plan=plan,
         launcher=tuple(launcher),
-        interpreter=interpreter,
+        environment=environment,
+        env_store=env_store,
         runs_root=options.runs_root or default_runs_root(os.environ, base_dir),
         options=options,
         store=store,
@@ -217,40 +244,40 @@ def _plan_snapshot(spec: ModuleSpec, state: StateDB | None) -> SnapshotPlan | No
 
 def _execute(job: Job, key: str | None = None) -> RunResult:
     spec, bindings, options = job.spec, job.bindings, job.options
+    choice = job.environment
+    # Built (or found) before the run folder exists: a failed build leaves no half-made run.
+    runtime = choice.backend.ensure(choice.request, job.env_store, options.echo)
     run_dir = create_run_dir(options.workdir, job.runs_root, _module_slug(spec))
     run_dir.snapshot.mkdir()
     if job.plan is not None:
         materialize(job.plan, run_dir.snapshot)
     output_paths = _place_outputs(spec, bindings, run_dir)
-    driver = install_driver(spec, run_dir.internal)
-    argv = [
-        *job.launcher,
-        *command(
-            spec,
-            bindings.values,
-            {name: str(path) for name, path in bindings.inputs.items()},
-            {name: str(path) for name, path in output_paths.items()},
-            str(driver),
-        ),
-    ]
-    argv = resolve_python(argv, job.interpreter)
-    overrides = host_overrides(
-        spec, run_dir.root, run_dir.snapshot, run_dir.internal, job.interpreter
+    context = LaunchContext(
+        spec=spec,
+        values=bindings.values,
+        inputs=bindings.inputs,
+        outputs=output_paths,
+        launcher=job.launcher,
+        root=run_dir.root,
+        snapshot=run_dir.snapshot,
+        internal=run_dir.internal,
+        log=run_dir.log,
+        rerun_script=run_dir.rerun_script,
+        timeout=options.timeout,
+        echo=options.echo,
     )
-    write_rerun_script(run_dir.rerun_script, argv, run_dir.snapshot, overrides)
-    record = _record(job, output_paths, argv, key)
-    record["environment_overrides"] = overrides.to_json()
+    if runtime.backend == "docker":
+        from runner.container_launch import container_launch
+
+        launch = container_launch(context, runtime)
+    else:
+        launch = process_launch(context, runtime)
+    argv = list(launch.argv)
+    record = {**_record(job, output_paths, argv, key), **launch.details}
+    record["environment"] = {"backend": runtime.backend, "fingerprint": runtime.fingerprint}
     write_json_atomic(run_dir.record, {**record, "status": "running"})
-    outcome = execute(
-        Invocation(
-            argv=tuple(argv),
-            cwd=run_dir.snapshot,
-            env=overrides.apply(os.environ),
-            log_path=run_dir.log,
-            timeout=options.timeout,
-            echo=options.echo,
-        )
-    )
+    outcome = launch.start()
+    launch.finish()
     missing = _missing_outputs(spec, output_paths)
     status, message = _status(spec, outcome, options.timeout, missing)
     final_status = "interrupted" if outcome.interrupted else status.value

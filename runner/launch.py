@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from runner.childenv import EnvOverrides
+from runner.env.base import Runtime
 from runner.errors import UnsupportedError
 from runner.render import render
 from runner.spec.model import JobType, ModuleSpec, ParamValue
+from runner.workdir import write_rerun_script
+
+if TYPE_CHECKING:
+    from runner.execute import Outcome
 
 PARALLEL_DRIVER = Path(__file__).with_name("parallel_run.py")
 
@@ -22,9 +30,12 @@ def refuse_unrunnable(spec: ModuleSpec) -> None:
         )
 
 
-def mpi_launcher(spec: ModuleSpec, processes: int | None) -> list[str]:
-    """`mpiexec -n N` for jobType mpi; N from the spec's distribution unless given."""
-    mpiexec = shutil.which("mpiexec")
+def mpi_launcher(
+    spec: ModuleSpec, processes: int | None, *, inside_container: bool = False
+) -> list[str]:
+    """`mpiexec -n N` for jobType mpi; N from the spec's distribution unless given. In a
+    container, the image's own mpiexec is used."""
+    mpiexec = "mpiexec" if inside_container else shutil.which("mpiexec")
     if mpiexec is None:
         raise UnsupportedError(
             f"{spec.source}: jobType mpi needs `mpiexec` on PATH, and none was found",
@@ -80,22 +91,82 @@ def resolve_python(argv: list[str], interpreter: str) -> list[str]:
     return argv
 
 
-def host_overrides(
-    spec: ModuleSpec, run_root: Path, snapshot: Path, internal: Path, interpreter: str
-) -> EnvOverrides:
-    """The variables runner sets for a host run; everything else is inherited unchanged."""
-    shims = internal / "bin"
+@dataclass(frozen=True)
+class Launch:
+    """A command ready to start: what it is (for run.json and rerun.sh) and how to run it."""
+
+    argv: tuple[str, ...]
+    details: Mapping[str, object]  # recorded in run.json: environment overrides, container...
+    start: Callable[[], Outcome]
+    finish: Callable[[], None] = lambda: None  # after the run, e.g. move staged file outputs
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """What both launchers need to know about one run."""
+
+    spec: ModuleSpec
+    values: Mapping[str, ParamValue]
+    inputs: Mapping[str, Path]  # original name -> host path
+    outputs: Mapping[str, Path]  # original name -> host path
+    launcher: tuple[str, ...]  # mpiexec -n N, or nothing
+    root: Path  # the run folder
+    snapshot: Path
+    internal: Path
+    log: Path
+    rerun_script: Path
+    timeout: float | None
+    echo: TextIO | None
+
+
+def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
+    """A child process on this machine: host interpreter, venv or conda prefix."""
+    from runner.execute import Invocation, execute  # psutil: only when something runs
+
+    driver = install_driver(context.spec, context.internal)
+    argv = [
+        *context.launcher,
+        *command(
+            context.spec,
+            context.values,
+            {name: str(path) for name, path in context.inputs.items()},
+            {name: str(path) for name, path in context.outputs.items()},
+            str(driver),
+        ),
+    ]
+    argv = resolve_python(argv, runtime.python)
+    overrides = process_overrides(context, runtime)
+    write_rerun_script(context.rerun_script, argv, context.snapshot, overrides)
+    invocation = Invocation(
+        argv=tuple(argv),
+        cwd=context.snapshot,
+        env=overrides.apply(os.environ),
+        log_path=context.log,
+        timeout=context.timeout,
+        echo=context.echo,
+    )
+    details = {"backend": runtime.backend, "environment_overrides": overrides.to_json()}
+    return Launch(tuple(argv), details, lambda: execute(invocation))
+
+
+def process_overrides(context: LaunchContext, runtime: Runtime) -> EnvOverrides:
+    """The variables runner sets for a process run; everything else is inherited unchanged."""
+    shims = context.internal / "bin"
     shims.mkdir(exist_ok=True)
     for name in ("python", "python3"):
         shim = shims / name
         # A wrapper, not a symlink: a symlinked venv interpreter would lose its venv.
-        shim.write_text(f'#!/bin/sh\nexec "{interpreter}" "$@"\n', encoding="utf-8")
+        shim.write_text(f'#!/bin/sh\nexec "{runtime.python}" "$@"\n', encoding="utf-8")
         shim.chmod(0o755)
-    values = {"PYTHONUNBUFFERED": "1", "RUNNER_RUN_DIR": str(run_root)}
-    values.update(dict(spec.environment_variables))
+    values = {"PYTHONUNBUFFERED": "1", "RUNNER_RUN_DIR": str(context.root)}
+    values.update(runtime.variables)
+    values.update(dict(context.spec.environment_variables))
     return EnvOverrides(
         values=values,
         # The snapshot root is importable, as in AzureML, so entries in subfolders can import
         # packages that sit at the root.
-        prepend={"PATH": str(shims), "PYTHONPATH": str(snapshot)},
+        prepend={
+            "PATH": os.pathsep.join([str(shims), *runtime.path_prepend]),
+            "PYTHONPATH": str(context.snapshot),
+        },
     )

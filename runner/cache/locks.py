@@ -20,8 +20,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import filelock
+if TYPE_CHECKING:
+    import filelock
 
 _POLL_S = 0.05
 
@@ -38,6 +40,8 @@ class KeyLocks:
         with self._guard:
             lock = self._locks.get(key)
             if lock is None:
+                import filelock  # on a miss only: a cache hit takes no lock
+
                 lock = self._locks[key] = filelock.FileLock(self.folder / f"{key}.lock")
             return lock
 
@@ -50,6 +54,8 @@ class KeyLocks:
     @contextmanager
     def attempt(self, key: str) -> Iterator[bool]:
         """Take the lock only if it is free now (or already ours); yields whether we have it."""
+        import filelock
+
         lock = self._lock(key)
         try:
             lock.acquire(timeout=0)

@@ -29,10 +29,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-
-import filelock
+from typing import TYPE_CHECKING
 
 from runner.hashing import ALGORITHM
+
+if TYPE_CHECKING:
+    import filelock
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +133,19 @@ class StateDB:
         self._pending_touch: set[tuple[int, int]] = set()
         self._hits = self._misses = self._recorded = self._racy = self._bytes_read = 0
         self._repaired = False
-        # Guards first-time setup and repair across processes; reentrant within this instance.
-        self._setup_lock = filelock.FileLock(f"{self.path}.lock", timeout=timeout_s)
+        self._setup_lock_instance: filelock.FileLock | None = None
         self._conn = self._open()
+
+    @property
+    def _setup_lock(self) -> filelock.FileLock:
+        """Guards first-time setup and repair across processes; reentrant within this instance.
+        Made on first use: a warm start never needs it, and importing filelock is not free."""
+        if self._setup_lock_instance is None:
+            import filelock
+
+            path = f"{self.path}.lock"
+            self._setup_lock_instance = filelock.FileLock(path, timeout=self._timeout_s)
+        return self._setup_lock_instance
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TextIO
 
+from runner.env.base import EnvRequest, Runtime
+from runner.env.store import EnvStore
 from runner.errors import EnvironmentBuildError
 from runner.hashing import hash_text
 from runner.workdir import write_json_atomic
@@ -114,3 +117,21 @@ def _probe(interpreter: str) -> dict[str, Any]:
             "check the --python path, or leave it out to use the interpreter running runner",
         ) from None
     return probe
+
+
+class HostBackend:
+    """The interpreter running runner (or `--python`), as is: nothing to build."""
+
+    name: Literal["host"] = "host"
+
+    def _interpreter(self, request: EnvRequest) -> str:
+        return request.python or sys.executable
+
+    def fingerprint(self, request: EnvRequest, store: EnvStore) -> str:
+        return host_identity(self._interpreter(request), store.memo_dir).fingerprint
+
+    def ensure(self, request: EnvRequest, store: EnvStore, echo: TextIO | None) -> Runtime:
+        interpreter = self._interpreter(request)
+        return Runtime(
+            backend="host", fingerprint=self.fingerprint(request, store), python=interpreter
+        )
