@@ -6,11 +6,15 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from runner.engine import RunOptions, RunResult, preview_command, run_module
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
+
+if TYPE_CHECKING:
+    from runner.pipeline.handle import PipelineHandle
+    from runner.pipeline.nodes import Node
 
 
 class Module:
@@ -27,6 +31,14 @@ class Module:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def __call__(self, **values: object) -> Node:
+        """A step running this module, inside a `@runner.pipeline` function. Values are
+        literals, paths, the function's parameters or other steps' outputs
+        (`node.outputs.<name>`), by python name or (with `**{...}`) original name."""
+        from runner.pipeline.nodes import call_module
+
+        return call_module(self.spec, values)
 
     def render(
         self,
@@ -75,3 +87,15 @@ class Module:
 def load_module(path: str | os.PathLike[str]) -> Module:
     """Load a module spec of any generation (legacy, component 2.0, CLI v2)."""
     return Module(load_spec(path))
+
+
+def load_pipeline(path: str | os.PathLike[str]) -> PipelineHandle:
+    """Load a pipeline job (`type: pipeline`) and the modules of its steps.
+
+    A malformed file is a SpecError; graph problems are reported all at once by `.validate()`
+    (and by the run).
+    """
+    from runner.pipeline.handle import PipelineHandle
+    from runner.pipeline.load import load_pipeline as load_model
+
+    return PipelineHandle(load_model(path))

@@ -15,6 +15,7 @@ from typing import TextIO
 from runner import __version__
 from runner.cli_cache import add_cache_commands, run_cache_command
 from runner.cli_env import add_env_commands, add_env_flags, run_env_command
+from runner.cli_pipeline import add_pipeline_commands, run_pipeline_command
 from runner.engine import RunOptions, RunResult, preview_command, run_module
 from runner.errors import (
     EXIT_INTERNAL,
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_cache_commands(commands, _add_cache_flags)
     add_env_commands(commands, _add_cache_flags)
+    add_pipeline_commands(commands, _add_cache_flags, add_env_flags)
     return parser
 
 
@@ -248,4 +250,5 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "explain": _explain,
     "cache": run_cache_command,
     "env": run_env_command,
+    "pipeline": run_pipeline_command,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import shutil
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ from runner.cache.store import CacheStore, DamagedEntryError, Entry
 from runner.config import load_settings
 from runner.env.store import EnvStore
 from runner.environment import EnvChoice, choose_environment
-from runner.errors import InterruptedRun
+from runner.errors import InterruptedRun, NotCachedError
 from runner.launch import (
     PARALLEL_DRIVER,
     LaunchContext,
@@ -68,6 +69,8 @@ class RunOptions:
     env: str | None = None  # auto | host | venv | conda | docker; None: RUNNER_ENV, config, auto
     ca_bundle: Path | None = None  # None: RUNNER_CA_BUNDLE, config, PIP_CERT, SSL_CERT_FILE...
     strict_python: bool | None = None
+    cancel: threading.Event | None = None  # set from another thread to stop the run (pipelines)
+    require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ def run_module(
 
 def _run_job(job: Job) -> RunResult:
     store, parts = job.store, job.parts
+    if job.options.require_cached:
+        return _serve_required(job)
     problems: list[str] = []
     if store is None or parts is None:
         result = _execute(job)
@@ -132,6 +137,16 @@ def _run_job(job: Job) -> RunResult:
         problems = store.problems
     notes = [*job.environment.notes, *result.notes, *problems]
     return replace(result, notes=tuple(notes)) if notes else result
+
+
+def _serve_required(job: Job) -> RunResult:
+    store, parts = job.store, job.parts
+    if store is None or parts is None or not job.spec.is_deterministic:
+        raise NotCachedError(f"{job.spec.identity}: cannot come from the cache (not cacheable)")
+    served = _try_serve(job, store, parts.key)
+    if served is None:
+        raise NotCachedError(f"{job.spec.identity}: no cached result for these inputs")
+    return served
 
 
 def _cached_or_executed(job: Job, store: CacheStore, parts: KeyParts) -> RunResult:
@@ -265,6 +280,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         rerun_script=run_dir.rerun_script,
         timeout=options.timeout,
         echo=options.echo,
+        cancel=options.cancel,
     )
     if runtime.backend == "docker":
         from runner.container_launch import container_launch

@@ -77,6 +77,23 @@ class EnvironmentBuildError(RunnerError):
     """An environment (venv, conda, docker image) could not be created."""
 
 
+class NotCachedError(RunnerError):
+    """A run that had to come from the cache (a pipeline step outside --only/--from) did not."""
+
+
+class PipelineError(RunnerError):
+    """A pipeline graph that cannot run: unknown steps, ports or inputs, cycles, type mismatches.
+
+    `problems` holds every problem found, one line each; the message lists them all.
+    """
+
+    def __init__(
+        self, message: str, hint: str | None = None, problems: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, hint)
+        self.problems = problems or (message,)
+
+
 class InterruptedRun(RunnerError):
     """The user interrupted the run (Ctrl-C)."""
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from runner.cache.history import last_run
 from runner.cache.keys import explain
-from runner.engine import RunOptions, prepare_job
+from runner.cache.store import Entry
+from runner.engine import Job, RunOptions, prepare_job
 from runner.spec.model import ModuleSpec
 
 
@@ -35,24 +36,34 @@ def explain_module(
     options: RunOptions,
 ) -> Explanation:
     job = prepare_job(spec, values, outputs, options)
-    store, parts = job.store, job.parts
+    try:
+        return explain_job(job)[0]
+    finally:
+        if job.store is not None:
+            job.store.close()
+
+
+def explain_job(job: Job) -> tuple[Explanation, Entry | None]:
+    """Would this prepared run hit, and why not; with the entry it would be served from."""
+    store, parts, spec = job.store, job.parts, job.spec
     assert store is not None and parts is not None, "explain needs the cache"
     key = parts.key
     if not spec.is_deterministic:
         reason = "the module is not deterministic (isDeterministic: false): it always runs"
-        return Explanation(key, False, (reason,))
-    if store.lookup(key) is not None:
-        return Explanation(key, True, ())
+        return Explanation(key, False, (reason,)), None
+    entry = store.lookup(key)
+    if entry is not None:
+        return Explanation(key, True, ()), entry
     previous = last_run(store.root, spec)
     if previous is None:
-        return Explanation(key, False, ("no earlier run of this module is recorded",))
+        return Explanation(key, False, ("no earlier run of this module is recorded",)), None
     reasons = explain(previous.parts, parts)
     if not reasons:
-        if previous.status != "succeeded" and previous.status != "cached":
+        if previous.status not in ("succeeded", "cached"):
             reasons = [
                 f"the last run with the same inputs {previous.status}: only successes are cached"
             ]
         else:
             reasons = ["the cache entry of the last run is gone (removed, collected or damaged)"]
     notes = [f"cache: {problem}" for problem in store.problems]
-    return Explanation(key, False, (*reasons, *notes))
+    return Explanation(key, False, (*reasons, *notes)), None

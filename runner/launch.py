@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,7 @@ class LaunchContext:
     rerun_script: Path
     timeout: float | None
     echo: TextIO | None
+    cancel: threading.Event | None = None
 
 
 def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
@@ -144,6 +146,7 @@ def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
         log_path=context.log,
         timeout=context.timeout,
         echo=context.echo,
+        cancel=context.cancel,
     )
     details = {"backend": runtime.backend, "environment_overrides": overrides.to_json()}
     return Launch(tuple(argv), details, lambda: execute(invocation))

@@ -85,6 +85,24 @@ def detect_generation(root: Node) -> Generation:
     raise root.error("not a module spec: no amlModuleIdentifier, $schema or type", _SHAPES)
 
 
+def pipeline_marker(root: Node) -> Node | None:
+    """The field that makes `root` a pipeline job (`type: pipeline`, or a pipelineJob $schema
+    when `type` names no module kind), else None: `detect_generation` refuses exactly these."""
+    if not root.is_map():
+        return None
+    type_node = root.get("type")
+    if type_node is not None and isinstance(type_node.value, str):
+        base = type_node.value.split("@", 1)[0].strip().lower()
+        if base == "pipeline":
+            return type_node
+        if base in _COMPONENT2_TYPES or base == "command":
+            return None
+    schema = root.get("$schema")
+    if schema is None or not isinstance(schema.value, str):
+        return None
+    return schema if "pipelinejob" in schema.value.lower() else None
+
+
 def _from_schema(root: Node) -> Generation | None:
     node = root.get("$schema")
     if node is None or not isinstance(node.value, str):

@@ -1,0 +1,320 @@
+"""Running a pipeline: steps in dependency order, independent ones in parallel, each through
+the same engine (and cache) as a single module run.
+
+Selection (`only`, `from_steps`, `until`): steps outside the selection that a selected step
+needs must come from the cache (nothing is re-run behind the user's back); the others are
+skipped. On a failure, the failed step's dependents are ABORTED; steps already running finish;
+steps not yet started are SKIPPED, unless `continue_on_failure`, which keeps running every
+step that does not depend on the failure (as `make -k`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from runner.engine import RunOptions, RunResult, run_module
+from runner.errors import InterruptedRun, PipelineError, RunnerError
+from runner.pipeline.inputs import bind_inputs
+from runner.pipeline.model import (
+    Literal,
+    ParentInput,
+    Pipeline,
+    Step,
+    StepOutput,
+    dependents,
+    downstream,
+    topological_order,
+    upstream,
+)
+from runner.pipeline.state import PipelineResult, StepResult, StepState, write_record
+from runner.pipeline.validate import validate
+from runner.workdir import default_runs_root, new_run_name
+
+RECORD = "pipeline.json"
+
+
+class Display(Protocol):
+    """What the scheduler tells whoever watches (see runner.pipeline.display)."""
+
+    def start(self, steps: Mapping[str, StepResult]) -> None: ...
+    def update(self, step: StepResult) -> None: ...
+    def close(self) -> None: ...
+
+
+class _Quiet:
+    def start(self, steps: Mapping[str, StepResult]) -> None:
+        pass
+
+    def update(self, step: StepResult) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Selection:
+    run: frozenset[str]  # steps that run (or hit the cache) as usual
+    cached_only: frozenset[str]  # upstream of the selection: must come from the cache
+    skipped: frozenset[str]
+
+
+def select(
+    pipeline: Pipeline,
+    only: Sequence[str] = (),
+    from_steps: Sequence[str] = (),
+    until: Sequence[str] = (),
+) -> Selection:
+    for name in (*only, *from_steps, *until):
+        pipeline.step(name)  # a PipelineError with a did-you-mean for an unknown step
+    chosen = set(pipeline.step_names)
+    if only:
+        chosen = set(only)
+    if from_steps:
+        chosen &= downstream(pipeline, from_steps) | set(from_steps)
+    if until:
+        chosen &= upstream(pipeline, until) | set(until)
+    needed = upstream(pipeline, chosen) - chosen
+    skipped = set(pipeline.step_names) - chosen - needed
+    return Selection(frozenset(chosen), frozenset(needed), frozenset(skipped))
+
+
+@dataclass
+class _Run:
+    """The mutable state of one pipeline run, owned by the scheduling thread."""
+
+    pipeline: Pipeline
+    run_dir: Path
+    selection: Selection
+    options: RunOptions
+    force: frozenset[str]
+    display: Display
+    header: dict[str, object]
+    results: dict[str, StepResult] = field(default_factory=dict)
+    module_results: dict[str, RunResult] = field(default_factory=dict)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.time)
+
+    def set(self, result: StepResult) -> None:
+        self.results[result.name] = result
+        self.display.update(result)
+        write_record(self.run_dir / RECORD, self.header, self.snapshot("running"))
+
+    def snapshot(self, status: str) -> PipelineResult:
+        outputs = {}
+        for out in self.pipeline.outputs:
+            step = self.module_results.get(out.step)
+            port = self.pipeline.step(out.step).module.find_output(out.output)
+            if step is not None and port is not None:
+                outputs[out.name] = str(step.outputs[port.python_name])
+        return PipelineResult(
+            status=status,
+            steps=dict(self.results),
+            run_dir=self.run_dir,
+            outputs=outputs,
+            duration=time.time() - self.started,
+        )
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    *,
+    sets: Mapping[str, object] | None = None,
+    jobs: int | None = None,
+    only: Sequence[str] = (),
+    from_steps: Sequence[str] = (),
+    until: Sequence[str] = (),
+    force: Sequence[str] = (),
+    continue_on_failure: bool = False,
+    options: RunOptions | None = None,
+    runs_root: Path | None = None,
+    display: Display | None = None,
+    base_dir: Path | None = None,
+) -> PipelineResult:
+    """Run `pipeline` and return what happened to every step. A failed step is a result
+    (status "failed"), not an exception; an invalid pipeline raises PipelineError first."""
+    base_dir = base_dir or Path.cwd()
+    pipeline = bind_inputs(pipeline, sets or {}, base_dir)
+    validate(pipeline)
+    selection = select(pipeline, only, from_steps, until)
+    for name in force:
+        pipeline.step(name)
+    root = runs_root or default_runs_root(os.environ, base_dir)
+    run_dir = root / new_run_name(_slug(pipeline.name), datetime.now(timezone.utc))
+    (run_dir / "steps").mkdir(parents=True)
+    state = _Run(
+        pipeline=pipeline,
+        run_dir=run_dir,
+        selection=selection,
+        options=replace(options or RunOptions(), base_dir=base_dir),
+        force=frozenset(force),
+        display=display or _Quiet(),
+        header={
+            "pipeline": pipeline.name,
+            "source": str(pipeline.source) if pipeline.source else None,
+            "sets": {k: str(v) for k, v in (sets or {}).items()},
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        },
+    )
+    for name in pipeline.step_names:
+        initial = StepState.SKIPPED if name in selection.skipped else StepState.QUEUED
+        message = "not selected" if initial is StepState.SKIPPED else ""
+        state.results[name] = StepResult(name, initial, message=message)
+    state.display.start(state.results)
+    try:
+        status = _schedule(state, jobs or os.cpu_count() or 1, continue_on_failure)
+    finally:
+        state.display.close()
+    result = state.snapshot(status)
+    write_record(run_dir / RECORD, state.header, result)
+    if status == "interrupted":
+        raise InterruptedRun(f"pipeline interrupted; what ran is recorded in {run_dir / RECORD}")
+    return result
+
+
+def _schedule(state: _Run, jobs: int, continue_on_failure: bool) -> str:
+    pipeline = state.pipeline
+    order = topological_order(pipeline)
+    waiting = [n for n in order if state.results[n].state is StepState.QUEUED]
+    running: dict[Future[StepResult], str] = {}
+    stop_starting = False
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="runner-step") as pool:
+        try:
+            while waiting or running:
+                if not stop_starting:
+                    for name in _ready(state, waiting, len(running), jobs):
+                        waiting.remove(name)
+                        running[pool.submit(_run_step, state, name)] = name
+                        state.set(StepResult(name, StepState.RUNNING, started_at=time.time()))
+                if not running:
+                    break  # what is left waits on steps that will not finish
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()
+                    del running[future]
+                    state.set(result)
+                    if not result.state.ok:
+                        _abort_dependents(state, result.name, waiting)
+                        stop_starting = stop_starting or not continue_on_failure
+        except KeyboardInterrupt:
+            state.cancel.set()
+            for future in running:
+                state.set(future.result())
+            for name in waiting:
+                state.set(StepResult(name, StepState.SKIPPED, message="interrupted"))
+            return "interrupted"
+    failures = [n for n, r in state.results.items() if r.state is StepState.FAILED]
+    for name in waiting:
+        reason = f"not started: step {failures[0]!r} failed" if failures else "not started"
+        state.set(StepResult(name, StepState.SKIPPED, message=reason))
+    states = {r.state for r in state.results.values()}
+    if StepState.INTERRUPTED in states:
+        return "interrupted"
+    return "failed" if states & {StepState.FAILED, StepState.ABORTED} else "succeeded"
+
+
+def _ready(state: _Run, waiting: list[str], busy: int, jobs: int) -> list[str]:
+    free = jobs - busy
+    ready: list[str] = []
+    for name in waiting:
+        if len(ready) >= free:
+            break
+        needs = state.pipeline.step(name)
+        if all(state.results[dep].state.ok for dep in _deps(needs)):
+            ready.append(name)
+    return ready
+
+
+def _deps(step: Step) -> set[str]:
+    return {b.step for b in step.bindings.values() if isinstance(b, StepOutput)}
+
+
+def _abort_dependents(state: _Run, failed: str, waiting: list[str]) -> None:
+    graph = dependents(state.pipeline)
+    frontier, seen = [failed], set()
+    while frontier:
+        for child in graph[frontier.pop()]:
+            if child not in seen:
+                seen.add(child)
+                frontier.append(child)
+    for name in sorted(seen & set(waiting)):
+        waiting.remove(name)
+        state.set(StepResult(name, StepState.ABORTED, message=f"upstream step {failed!r} failed"))
+
+
+def _run_step(state: _Run, name: str) -> StepResult:
+    """One step, in a worker thread: never raises, every outcome is a StepResult."""
+    step = state.pipeline.step(name)
+    started = time.time()
+    module = step.module
+    if step.environment_variables:
+        merged = {**dict(module.environment_variables), **step.environment_variables}
+        module = replace(module, environment_variables=tuple(sorted(merged.items())))
+    options = replace(
+        state.options,
+        workdir=state.run_dir / "steps" / name,
+        echo=None,
+        force=name in state.force,
+        require_cached=name in state.selection.cached_only,
+        cancel=state.cancel,
+    )
+    try:
+        values = _values(state, step)
+        outputs = {key: path for key, path in step.outputs.items() if path}
+        result = run_module(module, values, outputs, options)
+    except InterruptedRun:
+        return StepResult(name, StepState.INTERRUPTED, started_at=started, ended_at=time.time())
+    except RunnerError as exc:
+        message = exc.message
+        if name in state.selection.cached_only:
+            message += " (it is upstream of the selected steps: run it, or widen the selection)"
+        return StepResult(
+            name, StepState.FAILED, message=message, started_at=started, ended_at=time.time()
+        )
+    state.module_results[name] = result
+    return StepResult(
+        name=name,
+        state=StepState.CACHED if result.cached else (
+            StepState.SUCCEEDED if result.ok else StepState.FAILED
+        ),
+        cached=result.cached,
+        outputs={key: str(path) for key, path in result.outputs.items()},
+        workdir=str(result.workdir),
+        log=str(result.log),
+        duration=time.time() - started,
+        message=result.message if not result.ok else "",
+        cache_key=result.cache_key,
+        started_at=started,
+        ended_at=time.time(),
+    )  # fmt: skip
+
+
+def _values(state: _Run, step: Step) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for key, binding in step.bindings.items():
+        if isinstance(binding, Literal):
+            values[key] = binding.value
+        elif isinstance(binding, ParentInput):
+            item = state.pipeline.find_input(binding.name)
+            if item is not None and item.default is not None:
+                values[key] = item.default
+        else:
+            upstream_result = state.module_results.get(binding.step)
+            port = state.pipeline.step(binding.step).module.find_output(binding.output)
+            if upstream_result is None or port is None:
+                raise PipelineError(f"step {step.name!r}: no result from step {binding.step!r}")
+            values[key] = upstream_result.outputs[port.python_name]
+    return values
+
+
+def _slug(name: str) -> str:
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.lower())
+    return slug.strip("_.") or "pipeline"

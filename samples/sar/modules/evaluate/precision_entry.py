@@ -1,0 +1,5 @@
+"""Precision@k of recommendations against a test ratings folder."""
+
+from sarlib.cli import evaluate
+
+evaluate("precision")
