@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -14,7 +15,8 @@ from typing import TextIO
 
 from runner import __version__
 from runner.cli_cache import add_cache_commands, run_cache_command
-from runner.cli_env import add_env_commands, add_env_flags, run_env_command
+from runner.cli_common import add_cache_flags, add_env_flags, environment_options, pairs
+from runner.cli_env import add_env_commands, run_env_command
 from runner.cli_pipeline import add_pipeline_commands, run_pipeline_command
 from runner.engine import RunOptions, RunResult, preview_command, run_module
 from runner.errors import (
@@ -35,19 +37,6 @@ from runner.spec.model import ModuleSpec
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
-
-
-def _pairs(raw: Sequence[str] | None, flag: str) -> dict[str, str]:
-    """`-i NAME=VALUE` pairs; the value may itself contain `=`."""
-    pairs: dict[str, str] = {}
-    for item in raw or ():
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"{flag} {item!r}: expected NAME=VALUE", f"e.g. {flag} ratio=0.75")
-        if name in pairs:
-            raise UsageError(f"{flag} {name} is given twice")
-        pairs[name] = value
-    return pairs
 
 
 def _add_binding_flags(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mpi-processes", type=int, metavar="N", help="mpiexec -n N (jobType mpi)")
     run.add_argument("--quiet", action="store_true", help="do not stream the module's output")
     run.add_argument("--json", action="store_true", help="print one JSON object as the result")
-    _add_cache_flags(run)
+    add_cache_flags(run)
     run.add_argument("--no-cache", action="store_true", help="neither look up nor store results")
     run.add_argument("--force", action="store_true", help="re-run and replace the cache entry")
 
@@ -100,18 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_binding_flags(explain)
     add_env_flags(explain)
     explain.add_argument("--json", action="store_true", help="print JSON")
-    _add_cache_flags(explain)
+    add_cache_flags(explain)
 
-    add_cache_commands(commands, _add_cache_flags)
-    add_env_commands(commands, _add_cache_flags)
-    add_pipeline_commands(commands, _add_cache_flags, add_env_flags)
+    add_cache_commands(commands)
+    add_env_commands(commands)
+    add_pipeline_commands(commands)
     return parser
-
-
-def _add_cache_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--cache-dir", type=Path, help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)"
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`runner ... | head`): nothing more to say, and nowhere to say it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_MODULE_FAILED
     except SystemExit as exc:  # argparse --help / --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except Exception:
@@ -178,7 +165,7 @@ def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     spec = load_spec(args.spec)
     _print_warnings(spec, stderr)
-    argv = preview_command(spec, _pairs(args.input, "-i"), _pairs(args.output, "-o"))
+    argv = preview_command(spec, pairs(args.input, "-i"), pairs(args.output, "-o"))
     print(json.dumps(argv) if args.json else shlex.join(argv), file=stdout)
     return EXIT_OK
 
@@ -189,18 +176,14 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     options = RunOptions(
         workdir=args.workdir,
         runs_root=args.runs_dir.resolve() if args.runs_dir else None,
-        python=args.python,
         timeout=args.timeout,
         echo=None if args.quiet else (stderr if args.json else stdout),
         mpi_processes=args.mpi_processes,
         cache=not args.no_cache,
         force=args.force,
-        cache_dir=args.cache_dir,
-        env=args.env,
-        ca_bundle=args.ca_bundle,
-        strict_python=args.strict_python,
+        **environment_options(args),
     )
-    result = run_module(spec, _pairs(args.input, "-i"), _pairs(args.output, "-o"), options)
+    result = run_module(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), options)
     for note in result.notes:
         print(f"warning: {note}", file=stderr)
     if args.json:
@@ -214,14 +197,8 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _explain(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     spec = load_spec(args.spec)
     _print_warnings(spec, stderr)
-    options = RunOptions(
-        python=args.python,
-        cache_dir=args.cache_dir,
-        env=args.env,
-        ca_bundle=args.ca_bundle,
-        strict_python=args.strict_python,
-    )
-    explanation = explain_module(spec, _pairs(args.input, "-i"), _pairs(args.output, "-o"), options)
+    options = RunOptions(**environment_options(args))
+    explanation = explain_module(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), options)
     if args.json:
         print(json.dumps(explanation.to_json(), indent=2), file=stdout)
     else:

@@ -12,14 +12,11 @@ from typing import Any, TextIO
 from runner.cache.location import default_cache_root
 from runner.cache.store import CacheStore, Entry
 from runner.cache.units import parse_age, parse_size
+from runner.cli_common import add_cache_flags, find_by_prefix
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, UsageError
 
-MIN_PREFIX = 4
 
-
-def add_cache_commands(
-    commands: Any, add_cache_flags: Callable[[argparse.ArgumentParser], None]
-) -> None:
+def add_cache_commands(commands: Any) -> None:
     cache = commands.add_parser("cache", help="look into and manage the result cache")
     actions = cache.add_subparsers(dest="cache_command", metavar="ACTION")
     actions.required = True
@@ -120,15 +117,7 @@ def _gc(store: CacheStore, args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _find(store: CacheStore, given: str) -> Entry:
-    """An entry by full key or unique prefix (as git abbreviates commits)."""
-    if len(given) < MIN_PREFIX:
-        raise UsageError(f"cache key '{given}' is too short: give at least {MIN_PREFIX} characters")
-    matches = [entry for entry in store.entries() if entry.key.startswith(given.lower())]
-    if not matches:
-        raise UsageError(f"no cache entry matches '{given}'", "`runner cache ls` lists the keys")
-    if len(matches) > 1:
-        raise UsageError(f"'{given}' matches {len(matches)} entries: give more characters")
-    return matches[0]
+    return find_by_prefix(store.entries(), lambda e: e.key, given, "cache entry", "runner cache ls")
 
 
 def _summary(entry: Entry) -> dict[str, object]:

@@ -7,23 +7,19 @@ import json
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO
 
 from runner.cache.location import default_cache_root
 from runner.cache.units import parse_age
-from runner.config import ENV_CHOICES, load_settings
+from runner.cli_common import add_cache_flags, add_env_flags, find_by_prefix
+from runner.config import load_settings
 from runner.env.store import EnvRecord, EnvStore
 from runner.environment import EnvChoice, choose_environment
 from runner.errors import EXIT_OK, UsageError
 from runner.spec.load import load_spec
 
-MIN_PREFIX = 4
 
-
-def add_env_commands(
-    commands: Any, add_cache_flags: Callable[[argparse.ArgumentParser], None]
-) -> None:
+def add_env_commands(commands: Any) -> None:
     env = commands.add_parser("env", help="list, build and remove module environments")
     actions = env.add_subparsers(dest="env_command", metavar="ACTION")
     actions.required = True
@@ -40,26 +36,6 @@ def add_env_commands(
     prune.add_argument("--older-than", default="30d", metavar="AGE", help="default 30d")
     for parser in (listing, show, build, remove, prune):
         add_cache_flags(parser)
-
-
-def add_env_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--env",
-        choices=ENV_CHOICES,
-        help="where the command runs (default: RUNNER_ENV, the config file, else auto)",
-    )
-    parser.add_argument("--python", help="host: the interpreter `python` means")
-    parser.add_argument(
-        "--strict-python",
-        action="store_true",
-        default=None,
-        help="venv: refuse an interpreter other than the pinned python version",
-    )
-    parser.add_argument(
-        "--ca-bundle",
-        type=Path,
-        help="CA bundle for package downloads (default: RUNNER_CA_BUNDLE, PIP_CERT, ...)",
-    )
 
 
 def run_env_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -150,16 +126,9 @@ def _remove(store: EnvStore, record: EnvRecord) -> None:
 
 
 def _find(store: EnvStore, given: str) -> EnvRecord:
-    if len(given) < MIN_PREFIX:
-        raise UsageError(
-            f"fingerprint '{given}' is too short: give at least {MIN_PREFIX} characters"
-        )
-    matches = [r for r in store.records() if r.fingerprint.startswith(given.lower())]
-    if not matches:
-        raise UsageError(f"no environment matches '{given}'", "`runner env ls` lists them")
-    if len(matches) > 1:
-        raise UsageError(f"'{given}' matches {len(matches)} environments: give more characters")
-    return matches[0]
+    return find_by_prefix(
+        store.records(), lambda r: r.fingerprint, given, "environment", "runner env ls"
+    )
 
 
 def _summary(store: EnvStore, record: EnvRecord) -> dict[str, object]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from runner.cli_common import add_cache_flags, add_env_flags, environment_options, pairs
 from runner.engine import RunOptions
-from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError, UsageError
+from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError
 from runner.pipeline.display import LineDisplay, LiveDisplay, summary
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.model import Pipeline, StepOutput, topological_order
@@ -19,11 +19,7 @@ from runner.pipeline.state import read_record
 from runner.workdir import default_runs_root
 
 
-def add_pipeline_commands(
-    commands: Any,
-    add_cache_flags: Callable[[argparse.ArgumentParser], None],
-    add_env_flags: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def add_pipeline_commands(commands: Any) -> None:
     pipeline = commands.add_parser("pipeline", help="run, show and inspect pipelines")
     actions = pipeline.add_subparsers(dest="pipeline_command", metavar="ACTION")
     actions.required = True
@@ -62,13 +58,7 @@ def run_pipeline_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
 
 
 def _sets(raw: list[str] | None) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for item in raw or ():
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"--set {item!r}: expected NAME=VALUE", "e.g. --set ratio=0.8")
-        values[name] = value
-    return values
+    return pairs(raw, "--set")
 
 
 def _load(path: str, stderr: TextIO) -> Pipeline:
@@ -83,11 +73,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     options = RunOptions(
         timeout=args.timeout,
         cache=not args.no_cache,
-        cache_dir=args.cache_dir,
-        env=args.env,
-        python=args.python,
-        ca_bundle=args.ca_bundle,
-        strict_python=args.strict_python,
+        **environment_options(args),
     )
     if args.dry_run:
         from runner.pipeline.dryrun import dry_run

@@ -132,7 +132,8 @@ def _unstage(paths: Layout) -> None:
 
 def _write_rerun(script: Path, invocation: ContainerInvocation, paths: Layout) -> None:
     """`docker run` with the same image, mounts, user, variables and command."""
-    argv = ["docker", "run", "--rm", "--user", invocation.user, "--workdir", invocation.workdir]
+    argv = ["docker", "run", "--rm", "--init", "--user", invocation.user]
+    argv += ["--workdir", invocation.workdir]
     for mount in paths.mounts:
         suffix = ":ro" if mount.read_only else ""
         argv += ["--volume", f"{mount.host}:{mount.container}{suffix}"]

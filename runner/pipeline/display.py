@@ -108,6 +108,9 @@ def summary(result: PipelineResult, rerun_hint: Sequence[str]) -> str:
     lines = [f"pipeline {result.status} in {result.duration:.2f} s  ({result.run_dir})"]
     for name, step in result.steps.items():
         lines.append(f"  {name:<{width}}  {_describe(step, time.time())}")
+    if result.outputs:
+        lines.append("outputs:")
+        lines += [f"  {name}: {path}" for name, path in result.outputs.items()]
     for name, step in result.steps.items():
         if step.state is not StepState.FAILED:
             continue

@@ -1,0 +1,87 @@
+"""What the command-line front ends share: flags, NAME=VALUE pairs, abbreviated keys."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TypedDict, TypeVar
+
+from runner.config import ENV_CHOICES
+from runner.errors import UsageError
+
+MIN_PREFIX = 4
+T = TypeVar("T")
+
+
+def pairs(raw: Sequence[str] | None, flag: str) -> dict[str, str]:
+    """`-i NAME=VALUE` / `--set NAME=VALUE` pairs; the value may itself contain `=`."""
+    found: dict[str, str] = {}
+    for item in raw or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{flag} {item!r}: expected NAME=VALUE", f"e.g. {flag} ratio=0.75")
+        if name in found:
+            raise UsageError(f"{flag} {name} is given twice")
+        found[name] = value
+    return found
+
+
+def add_cache_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-dir", type=Path, help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)"
+    )
+
+
+def add_env_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env",
+        choices=ENV_CHOICES,
+        help="where the command runs (default: RUNNER_ENV, the config file, else auto)",
+    )
+    parser.add_argument("--python", help="host: the interpreter `python` means")
+    parser.add_argument(
+        "--strict-python",
+        action="store_true",
+        default=None,
+        help="venv: refuse an interpreter other than the pinned python version",
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        type=Path,
+        help="CA bundle for package downloads (default: RUNNER_CA_BUNDLE, PIP_CERT, ...)",
+    )
+
+
+class EnvironmentOptions(TypedDict):
+    """The RunOptions fields that the environment and cache flags set."""
+
+    python: str | None
+    cache_dir: Path | None
+    env: str | None
+    ca_bundle: Path | None
+    strict_python: bool | None
+
+
+def environment_options(args: argparse.Namespace) -> EnvironmentOptions:
+    return {
+        "python": args.python,
+        "cache_dir": args.cache_dir,
+        "env": args.env,
+        "ca_bundle": args.ca_bundle,
+        "strict_python": args.strict_python,
+    }
+
+
+def find_by_prefix(
+    items: Iterable[T], key: Callable[[T], str], given: str, what: str, listing: str
+) -> T:
+    """The one item whose key starts with `given` (as git abbreviates commits)."""
+    if len(given) < MIN_PREFIX:
+        raise UsageError(f"{what} '{given}' is too short: give at least {MIN_PREFIX} characters")
+    matches = [item for item in items if key(item).startswith(given.lower())]
+    if not matches:
+        raise UsageError(f"no {what} matches '{given}'", f"`{listing}` lists them")
+    if len(matches) > 1:
+        raise UsageError(f"'{given}' matches {len(matches)} of them: give more characters")
+    return matches[0]

@@ -1,0 +1,327 @@
+"""Running pipelines: caching across re-runs, fixing a failed step, parallel branches,
+selection (--only/--from/--until/--force), and the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from runner.cli import main
+from runner.errors import PipelineError
+from runner.pipeline.load import load_pipeline
+from runner.pipeline.run import run_pipeline
+from runner.pipeline.state import PipelineResult, StepState
+
+# A step: concatenates its optional input folders' `data.txt` with its own tag, appends a line
+# to a log of executions, sleeps, and fails when its tag is listed in FAIL_TAGS.
+STEP_PY = """\
+import os, sys, time
+from pathlib import Path
+args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+tag, out = args["--tag"], Path(args["--out"])
+text = "".join(Path(args[k], "data.txt").read_text() for k in ("--a", "--b") if k in args)
+with open(os.environ["EXECUTIONS"], "a") as log:
+    log.write(f"{tag} {time.time()} start\\n")
+time.sleep(float(args.get("--sleep", "0")))
+if tag in os.environ.get("FAIL_TAGS", "").split(","):
+    sys.exit(f"step {tag} failed on purpose")
+(out / "data.txt").write_text(text + tag + "\\n")
+with open(os.environ["EXECUTIONS"], "a") as log:
+    log.write(f"{tag} {time.time()} end\\n")
+"""
+
+STEP_YAML = """\
+$schema: http://azureml/sdk-2-0/CommandComponent.json
+type: CommandComponent
+name: tagger
+version: 1
+inputs:
+  a: {type: AnyDirectory, optional: true}
+  b: {type: AnyDirectory, optional: true}
+  tag: {type: String}
+  sleep: {type: Float, default: 0}
+outputs:
+  out: {type: AnyDirectory}
+command: >-
+  python step.py [--a {inputs.a}] [--b {inputs.b}] --tag {inputs.tag}
+  --sleep {inputs.sleep} --out {outputs.out}
+"""
+
+# A diamond: root -> left, right -> join; and an independent `side` step.
+PIPELINE = """\
+type: pipeline
+name: diamond
+inputs:
+  pause: 0.0
+jobs:
+  root:
+    component: ./modules/step.yaml
+    inputs: {tag: root}
+  left:
+    component: ./modules/step.yaml
+    inputs: {a: "${{parent.jobs.root.outputs.out}}", tag: left, sleep: "${{parent.inputs.pause}}"}
+  right:
+    component: ./modules/step.yaml
+    inputs: {a: "${{parent.jobs.root.outputs.out}}", tag: right, sleep: "${{parent.inputs.pause}}"}
+  join:
+    component: ./modules/step.yaml
+    inputs:
+      a: ${{parent.jobs.left.outputs.out}}
+      b: ${{parent.jobs.right.outputs.out}}
+      tag: join
+  side:
+    component: ./modules/step.yaml
+    inputs: {tag: side}
+outputs:
+  final: ${{parent.jobs.join.outputs.out}}
+"""
+
+
+class Diamond:
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        (root / "modules").mkdir(parents=True)
+        (root / "modules" / "step.py").write_text(STEP_PY)
+        (root / "modules" / "step.yaml").write_text(STEP_YAML)
+        self.path = root / "pipeline.yml"
+        self.path.write_text(PIPELINE)
+        self.executions = root / "executions.log"
+        self.runs = root / "runs"
+        monkeypatch.setenv("EXECUTIONS", str(self.executions))
+        monkeypatch.setenv("RUNNER_ENV", "host")
+
+    def run(self, **kwargs: object) -> PipelineResult:
+        return run_pipeline(load_pipeline(self.path), runs_root=self.runs, **kwargs)  # type: ignore[arg-type]
+
+    def executed(self) -> list[str]:
+        if not self.executions.exists():
+            return []
+        lines = [line.split() for line in self.executions.read_text().splitlines()]
+        return [tag for tag, _, event in lines if event == "start"]
+
+    def reset(self) -> None:
+        self.executions.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def diamond(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Diamond:
+    return Diamond(tmp_path / "project", monkeypatch)
+
+
+def states(result: PipelineResult) -> dict[str, str]:
+    return {name: step.state.value for name, step in result.steps.items()}
+
+
+def test_rerun_is_fully_cached(diamond: Diamond) -> None:
+    first = diamond.run()
+    assert first.ok
+    assert sorted(diamond.executed()) == ["join", "left", "right", "root", "side"]
+    assert Path(first.outputs["final"], "data.txt").read_text().splitlines() == [
+        "root", "left", "root", "right", "join",
+    ]  # fmt: skip
+    diamond.reset()
+    second = diamond.run()
+    assert second.ok and diamond.executed() == []
+    assert set(states(second).values()) == {"cached"}
+    record = json.loads((second.run_dir / "pipeline.json").read_text())
+    assert record["status"] == "succeeded" and record["steps"]["join"]["cached"] is True
+
+
+def test_failed_step_fixed_reruns_only_it_and_its_dependents(
+    diamond: Diamond, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAIL_TAGS", "left")
+    failed = diamond.run(continue_on_failure=True)
+    assert failed.status == "failed"
+    assert states(failed) == {
+        "root": "succeeded", "left": "failed", "right": "succeeded", "join": "aborted",
+        "side": "succeeded",
+    }  # fmt: skip
+    assert failed.steps["join"].message == "upstream step 'left' failed"
+    assert "exited with code 1" in failed.steps["left"].message
+    # The fix. (An environment change would be part of the key; flip what the script reads.)
+    monkeypatch.setenv("FAIL_TAGS", "")
+    diamond.reset()
+    fixed = diamond.run()
+    assert fixed.ok
+    # `left` failed, so it had no cache entry: it runs; `join` runs because it never ran.
+    assert sorted(diamond.executed()) == ["join", "left"]
+    assert states(fixed)["root"] == "cached" and states(fixed)["right"] == "cached"
+
+
+def test_code_fix_reruns_the_step_and_everything_downstream(diamond: Diamond) -> None:
+    assert diamond.run().ok
+    diamond.reset()
+    # Every step shares modules/ (one snapshot), so the left branch gets its own module folder
+    # beside it, with a change to its code that changes its output.
+    left = diamond.path.parent / "left_module"
+    left.mkdir()
+    fixed = STEP_PY.replace('tag + "\\n"', 'tag + "-fixed\\n"')
+    assert fixed != STEP_PY
+    (left / "step.py").write_text(fixed)
+    (left / "step.yaml").write_text(STEP_YAML)
+    old = "  left:\n    component: ./modules/step.yaml"
+    assert old in diamond.path.read_text()
+    diamond.path.write_text(
+        diamond.path.read_text().replace(old, "  left:\n    component: ./left_module/step.yaml")
+    )
+    result = diamond.run()
+    assert result.ok
+    assert sorted(diamond.executed()) == ["join", "left"]
+    assert states(result)["root"] == "cached" and states(result)["side"] == "cached"
+    assert "left-fixed" in Path(result.outputs["final"], "data.txt").read_text()
+
+
+def test_first_failure_stops_starting_new_steps(
+    diamond: Diamond, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAIL_TAGS", "root")
+    result = diamond.run(jobs=1)
+    assert result.status == "failed"
+    assert states(result)["root"] == "failed"
+    assert states(result)["left"] == "aborted" and states(result)["join"] == "aborted"
+    # `side` does not depend on root; without --continue-on-failure it is not started.
+    assert states(result)["side"] in ("skipped", "succeeded")
+    if states(result)["side"] == "skipped":
+        assert result.steps["side"].message == "not started: step 'root' failed"
+
+
+def test_parallel_branches_overlap_in_time(diamond: Diamond) -> None:
+    result = diamond.run(jobs=2, sets={"pause": 1.0})
+    assert result.ok
+    left, right = result.steps["left"], result.steps["right"]
+    assert left.started_at and left.ended_at and right.started_at and right.ended_at
+    assert left.started_at < right.ended_at and right.started_at < left.ended_at
+
+
+def test_only_from_until_force(diamond: Diamond) -> None:
+    assert diamond.run().ok
+    diamond.reset()
+    only = diamond.run(only=["join"], force=["join"])
+    assert diamond.executed() == ["join"]
+    assert states(only) == {
+        "root": "cached", "left": "cached", "right": "cached", "join": "succeeded",
+        "side": "skipped",
+    }  # fmt: skip
+    diamond.reset()
+    from_left = diamond.run(from_steps=["left"], force=["left", "join"])
+    assert sorted(diamond.executed()) == ["join", "left"]
+    assert states(from_left)["side"] == "skipped" and states(from_left)["right"] == "cached"
+    diamond.reset()
+    until = diamond.run(until=["left"], force=["root"])
+    assert diamond.executed() == ["root"]
+    assert states(until) == {
+        "root": "succeeded", "left": "cached", "right": "skipped", "join": "skipped",
+        "side": "skipped",
+    }  # fmt: skip
+
+
+def test_only_needs_upstream_results_in_the_cache(diamond: Diamond) -> None:
+    result = diamond.run(only=["join"])
+    assert result.status == "failed"
+    assert states(result)["root"] == "failed"
+    assert "no cached result for these inputs" in result.steps["root"].message
+    assert "upstream of the selected steps" in result.steps["root"].message
+    assert states(result)["join"] == "aborted"
+
+
+def test_unknown_step_in_selection(diamond: Diamond) -> None:
+    with pytest.raises(PipelineError, match="lef"):
+        diamond.run(only=["lefft"])
+
+
+def test_cli_run_json_status_show_and_dry_run(
+    diamond: Diamond, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["pipeline", "run", str(diamond.path), "--runs-dir", str(diamond.runs)]
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "succeeded"
+    assert set(result["steps"]) == {"root", "left", "right", "join", "side"}
+    assert result["steps"]["join"]["status"] == "succeeded"
+    assert main([*argv, "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert "join: would hit" in dry and "$ " in dry
+    assert main([*argv, "--dry-run", "--set", "pause=0.5"]) == 0
+    dry = capsys.readouterr().out
+    assert "left: would run" in dry and "parameter sleep: 0.0 -> 0.5" in dry
+    assert "join: would run after upstream" in dry
+    assert main(["pipeline", "status", "--runs-dir", str(diamond.runs)]) == 0
+    assert "pipeline succeeded" in capsys.readouterr().out
+    assert main(["pipeline", "show", str(diamond.path)]) == 0
+    shown = capsys.readouterr().out
+    assert "<- root.out (AnyDirectory) -> a (AnyDirectory)" in shown
+
+
+def test_cli_failure_summary_names_the_rerun_command(
+    diamond: Diamond, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAIL_TAGS", "right")
+    code = main(["pipeline", "run", str(diamond.path), "--runs-dir", str(diamond.runs)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "step 'right' failed: the command exited with code 1" in err
+    assert "stderr step right failed on purpose" in err
+    assert f"re-run just this step: runner pipeline run {diamond.path} --only right" in err
+
+
+def test_ctrl_c_stops_every_step(diamond: Diamond, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner", "pipeline", "run", str(diamond.path),
+         "--runs-dir", str(diamond.runs), "--set", "pause=60", "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(diamond.executed()) < 3 and time.monotonic() < deadline:  # root, left, right
+        time.sleep(0.05)
+    sleepers = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "step.py" in " ".join(p.info["cmdline"] or [])
+    ]
+    assert sleepers
+    os.kill(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    _, alive = psutil.wait_procs(sleepers, timeout=10)
+    assert not alive
+    record = json.loads(next(diamond.runs.glob("*/pipeline.json")).read_text())
+    assert record["status"] == "interrupted"
+    assert record["steps"]["left"]["status"] == "interrupted"
+
+
+def test_dsl_pipeline_runs_like_the_yaml(diamond: Diamond) -> None:
+    import runner
+
+    step = runner.load_module(diamond.path.parent / "modules" / "step.yaml")
+
+    @runner.pipeline(name="diamond")
+    def graph() -> object:
+        root = step(tag="root")
+        left = step(a=root.outputs.out, tag="left")
+        right = step(a=root.outputs.out, tag="right")
+        join = step(a=left.outputs.out, b=right.outputs.out, tag="join")
+        return {"final": join.outputs.out}
+
+    result = graph().run(runs_root=diamond.runs)
+    assert result.ok
+    assert Path(result.outputs["final"], "data.txt").read_text().splitlines()[-1] == "join"
+    assert StepState.SUCCEEDED in {s.state for s in result.steps.values()}
+
+
+def test_step_environment_variables_reach_the_step(diamond: Diamond) -> None:
+    text = diamond.path.read_text().replace(
+        "    inputs: {tag: side}",
+        "    inputs: {tag: side}\n    environment_variables: {FAIL_TAGS: side}",
+    )
+    diamond.path.write_text(textwrap.dedent(text))
+    result = diamond.run(continue_on_failure=True)
+    assert states(result)["side"] == "failed"
