@@ -1,15 +1,17 @@
 """Run one command: own session, live and timestamped log, timeout, no orphans. No policy.
 
-`execute(Invocation) -> Outcome` is the only entry point. It never raises for anything the
+`execute(Invocation) -> Outcome` is the only entry point (`check_invocation` is the validation
+it shares with the container runner, `runner.env.container`). It never raises for anything the
 child does (non-zero exit, signals, a command that cannot start; only a log file that cannot
 be opened raises OSError); it returns an `Outcome` and the caller decides what that means.
 In particular a Ctrl-C (SIGINT, or SIGTERM) received while the child runs is NOT re-raised:
 the child's process tree is shut down and the `Outcome` comes back with ``interrupted=True``;
 the caller must treat that as an interruption (exit 130).
 
-The log (appended to, one record a line): ``<UTC time, ms> <stdout|stderr|runner> <text>``;
-``runner`` records are the header (command, cwd, start), escalation steps and the ``end:``
-footer. The echo stream gets the child's output raw, as it arrives.
+The log (appended to, one record a line, see `runner.logfile`):
+``<UTC time, ms> <stdout|stderr|runner> <text>``; ``runner`` records are the header (command,
+cwd, start), escalation steps and the ``end:`` footer. The echo stream gets the child's output
+raw, as it arrives.
 
 How the process tree is contained (POSIX; Linux is the target):
 
@@ -27,16 +29,15 @@ How the process tree is contained (POSIX; Linux is the target):
 Signals are noticed only when `execute` runs on the main thread (Python delivers them there
 and only there can handlers be installed): SIGINT as usual through KeyboardInterrupt (unless
 the caller installed its own SIGINT handler), SIGTERM through a handler installed for the
-duration of the call when SIGTERM has its default disposition.
+duration of the call when SIGTERM has its default disposition (see `runner.signals`).
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import os
+import select
 import selectors
-import shlex
 import signal
 import subprocess
 import sys
@@ -45,20 +46,19 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from types import FrameType
-from typing import IO, Any, TextIO
+from typing import IO, Protocol, TextIO
 
 import psutil
 
-__all__ = ["EXECUTION_ID_VAR", "Invocation", "Outcome", "execute"]
+from runner.logfile import LineSplitter, LogWriter, end_note, now, open_log
+from runner.signals import Cancelled, Signals
+
+__all__ = ["EXECUTION_ID_VAR", "Invocation", "Outcome", "check_invocation", "execute"]
 
 EXECUTION_ID_VAR = "RUNNER_EXECUTION_ID"
 
-# A line longer than this is logged in pieces: a child printing megabytes without a newline
-# must not grow our memory without bound.
-_MAX_LINE = 64 * 1024
 _READ_SIZE = 64 * 1024
 # Exit is detected by Popen.wait's own polling (<= 50 ms); the tree scan between waits only
 # needs to catch processes before they disappear, so it backs off for long runs.
@@ -86,18 +86,40 @@ class Invocation:
     timeout: float | None = None
     echo: TextIO | None = None
     grace: float = 5.0
+    # Set by another thread (a pipeline's scheduler on Ctrl-C) to stop this run as if it had
+    # been interrupted: signals reach only the main thread, commands run in worker threads.
+    cancel: threading.Event | None = None
 
     def __post_init__(self) -> None:
-        # A list slips through easily; a tuple keeps the frozen value really immutable.
-        object.__setattr__(self, "argv", tuple(self.argv))
-        if not self.argv:
-            raise ValueError("Invocation.argv must not be empty")
-        if not all(isinstance(a, str) for a in self.argv):
-            raise TypeError("Invocation.argv must hold only str")
-        if self.timeout is not None and self.timeout <= 0:
-            raise ValueError(f"Invocation.timeout must be positive, got {self.timeout}")
-        if self.grace < 0:
-            raise ValueError(f"Invocation.grace must not be negative, got {self.grace}")
+        check_invocation(self, strings_only=True)
+
+
+class _Checked(Protocol):
+    @property
+    def argv(self) -> tuple[str, ...]: ...
+    @property
+    def timeout(self) -> float | None: ...
+    @property
+    def grace(self) -> float: ...
+
+
+def check_invocation(invocation: _Checked, *, strings_only: bool = False) -> None:
+    """The checks every invocation (process or container) makes in its ``__post_init__``.
+
+    Makes ``argv`` a tuple (a list slips through easily; a tuple keeps the frozen value really
+    immutable), then rejects an empty argv (and, with `strings_only`, one holding anything but
+    str), a timeout that is not positive and a negative grace period.
+    """
+    kind = type(invocation).__name__
+    object.__setattr__(invocation, "argv", tuple(invocation.argv))
+    if not invocation.argv:
+        raise ValueError(f"{kind}.argv must not be empty")
+    if strings_only and not all(isinstance(a, str) for a in invocation.argv):
+        raise TypeError(f"{kind}.argv must hold only str")
+    if invocation.timeout is not None and invocation.timeout <= 0:
+        raise ValueError(f"{kind}.timeout must be positive, got {invocation.timeout}")
+    if invocation.grace < 0:
+        raise ValueError(f"{kind}.grace must not be negative, got {invocation.grace}")
 
 
 @dataclass(frozen=True)
@@ -125,97 +147,17 @@ class Outcome:
 def execute(invocation: Invocation) -> Outcome:
     """Run the invocation to completion and return its outcome (see the module docstring)."""
     _become_subreaper()
-    invocation.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(
-        invocation.log_path, "a", encoding="utf-8", errors="backslashreplace", buffering=1
-    ) as log_file:
-        log = _Log(log_file, invocation.echo)
+    with open_log(invocation.log_path, invocation.echo) as log:
         return _Execution(invocation, log).run()
 
 
-# --- the log ------------------------------------------------------------------------------
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-class _Log:
-    """The timestamped log file and the live echo, shared by the pump thread and the caller."""
-
-    def __init__(self, file: TextIO, echo: TextIO | None) -> None:
-        self._file = file
-        self._echo = echo
-        self._lock = threading.Lock()
-
-    def line(self, tag: str, text: str) -> None:
-        with self._lock:
-            self._file.write(f"{_stamp(_now())} {tag} {text}\n")
-
-    def note(self, text: str) -> None:
-        # One record per line: an argv holding newlines must not break the log's format.
-        for part in text.split("\n"):
-            self.line("runner", part)
-
-    def echo(self, text: str) -> None:
-        echo = self._echo
-        if echo is None or not text:
-            return
-        with self._lock:
-            try:
-                try:
-                    echo.write(text)
-                except UnicodeEncodeError:
-                    encoding = getattr(echo, "encoding", None) or "ascii"
-                    echo.write(text.encode(encoding, "replace").decode(encoding, "replace"))
-                echo.flush()
-            except (OSError, ValueError):
-                # A closed or broken echo stream must not cost the run; the log keeps it all.
-                self._echo = None
-
-
-class _Stream:
-    """Splits one pipe's bytes into log lines; echoes the decoded bytes as they come."""
-
-    def __init__(self, tag: str, log: _Log) -> None:
-        self._tag = tag
-        self._log = log
-        self._pending = bytearray()
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def feed(self, data: bytes) -> None:
-        self._log.echo(self._decoder.decode(data))
-        self._pending += data
-        while True:
-            end = self._pending.find(b"\n")
-            if end < 0:
-                break
-            self._emit(bytes(self._pending[:end]))
-            del self._pending[: end + 1]
-        while len(self._pending) >= _MAX_LINE:
-            self._emit(bytes(self._pending[:_MAX_LINE]))
-            del self._pending[:_MAX_LINE]
-
-    def close(self) -> None:
-        self._log.echo(self._decoder.decode(b"", final=True))
-        if self._pending:
-            self._emit(bytes(self._pending))
-            self._pending.clear()
-
-    def _emit(self, raw: bytes) -> None:
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        self._log.line(self._tag, raw.decode("utf-8", errors="replace"))
+# --- the output ---------------------------------------------------------------------------
 
 
 class _Pump(threading.Thread):
     """Reads stdout and stderr concurrently until both reach EOF, or `finish` gives up."""
 
-    def __init__(self, pipes: list[tuple[IO[bytes], str]], log: _Log) -> None:
+    def __init__(self, pipes: list[tuple[IO[bytes], str]], log: LogWriter) -> None:
         super().__init__(name="runner-execute-pump", daemon=True)
         self._pipes = pipes
         self._log = log
@@ -224,7 +166,7 @@ class _Pump(threading.Thread):
     def run(self) -> None:
         with selectors.DefaultSelector() as selector:
             for pipe, tag in self._pipes:
-                selector.register(pipe.fileno(), selectors.EVENT_READ, _Stream(tag, self._log))
+                selector.register(pipe.fileno(), selectors.EVENT_READ, LineSplitter(tag, self._log))
             drain_reads = 64
             while selector.get_map():
                 stopping = self._stopping.is_set()
@@ -235,7 +177,7 @@ class _Pump(threading.Thread):
                 if stopping and (not events or drain_reads < 0):
                     break
                 for key, _ in events:
-                    stream: _Stream = key.data
+                    stream: LineSplitter = key.data
                     data = os.read(key.fd, _READ_SIZE)
                     if data:
                         stream.feed(data)
@@ -250,55 +192,6 @@ class _Pump(threading.Thread):
         if self.is_alive():
             self._stopping.set()
             self.join()
-
-
-# --- signals -------------------------------------------------------------------------------
-
-
-class _Terminated(BaseException):
-    """SIGTERM received while waiting for the child (BaseException: nothing may swallow it)."""
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated
-
-
-class _Signals:
-    """Our temporary signal handlers; only the main thread can have any.
-
-    While waiting, SIGTERM raises `_Terminated` (SIGINT already raises KeyboardInterrupt).
-    While shutting the tree down, both only set `hurry`: a second Ctrl-C skips to SIGKILL
-    instead of leaving the tree half-killed.
-    """
-
-    def __init__(self) -> None:
-        self.hurry = threading.Event()
-        self._enabled = threading.current_thread() is threading.main_thread()
-        self._saved: dict[int, Any] = {}
-
-    def arm(self) -> None:
-        if self._enabled and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            self._saved[signal.SIGTERM] = signal.SIG_DFL
-            signal.signal(signal.SIGTERM, _raise_terminated)
-
-    def shutting_down(self) -> None:
-        if not self._enabled:
-            return
-
-        def hurry(signum: int, frame: FrameType | None) -> None:
-            self.hurry.set()
-
-        # TERM first: once it is replaced, only a SIGINT can still interrupt this method.
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            current = signal.getsignal(signum)
-            if signum in self._saved or current is signal.default_int_handler:
-                self._saved.setdefault(signum, current)
-                signal.signal(signum, hurry)
-
-    def restore(self) -> None:
-        for signum, handler in self._saved.items():
-            signal.signal(signum, handler)
-        self._saved.clear()
 
 
 # --- the process tree ----------------------------------------------------------------------
@@ -460,16 +353,13 @@ def _is_zombie(process: psutil.Process) -> bool:
 
 
 class _Execution:
-    def __init__(self, invocation: Invocation, log: _Log) -> None:
+    def __init__(self, invocation: Invocation, log: LogWriter) -> None:
         self.inv = invocation
         self.log = log
 
     def run(self) -> Outcome:
         inv = self.inv
-        self.log.note(f"command: {shlex.join(inv.argv)}")
-        self.log.note(f"cwd: {inv.cwd}")
-        started_at = _now()
-        self.log.note(f"start: {started_at.isoformat(timespec='milliseconds')}")
+        started_at = self.log.header(inv.argv, f"cwd: {inv.cwd}")
 
         cookie = uuid.uuid4().hex
         env = dict(inv.env)
@@ -493,31 +383,26 @@ class _Execution:
         except (OSError, ValueError) as error:
             message = self._start_error(error)
             self.log.note(f"start failed: {message}")
-            ended_at = _now()
+            ended_at = now()
             return Outcome(None, started_at, ended_at, False, False, message)
 
         assert proc.stdout is not None and proc.stderr is not None
         pump = _Pump([(proc.stdout, "stdout"), (proc.stderr, "stderr")], self.log)
         pump.start()
         tree = _Tree(proc.pid, cookie, preexisting)
-        signals = _Signals()
-        timed_out = interrupted = False
+        signals = Signals()
         settled = False
         try:
-            try:
-                signals.arm()
-                timed_out = self._wait(proc, tree, time.monotonic())
-                signals.shutting_down()
-            except (KeyboardInterrupt, _Terminated):
-                interrupted = True
-                signals.shutting_down()
+            timed_out, interrupted = signals.waiting(
+                lambda: self._wait(proc, tree, time.monotonic())
+            )
             if timed_out:
                 self.log.note(f"timeout after {inv.timeout} s: stopping the process tree")
             elif interrupted:
                 self.log.note("interrupted: stopping the process tree")
             if proc.returncode is None:
                 self._escalate(proc, tree, signals.hurry)
-            ended_at = _now()
+            ended_at = now()
             self._cleanup(tree, signals.hurry)
             settled = True
         finally:
@@ -536,7 +421,7 @@ class _Execution:
 
         interrupted = interrupted or signals.hurry.is_set()
         outcome = Outcome(proc.returncode, started_at, ended_at, timed_out, interrupted)
-        self.log.note(self._summary(outcome))
+        self.log.note(end_note(outcome))
         return outcome
 
     def _start_error(self, error: OSError | ValueError) -> str:
@@ -562,20 +447,21 @@ class _Execution:
         timeout = self.inv.timeout
         deadline = None if timeout is None else start + timeout
         interval = _SCAN_FIRST
-        while True:
-            step = interval
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return True
-                step = min(step, left)
-            try:
-                proc.wait(step)
-                return False
-            except subprocess.TimeoutExpired:
-                pass
-            tree.scan(root_alive=True)
-            interval = min(interval * 1.5, _SCAN_MAX)
+        cancel = self.inv.cancel
+        with _ExitWatch(proc) as exited:
+            while True:
+                step = interval if cancel is None else min(interval, _CANCEL_POLL)
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return True
+                    step = min(step, left)
+                if exited(step):
+                    return False
+                tree.scan(root_alive=True)
+                interval = min(interval * 1.5, _SCAN_MAX)
 
     def _escalate(self, proc: subprocess.Popen[bytes], tree: _Tree, hurry: threading.Event) -> None:
         """SIGINT, then SIGTERM, then SIGKILL to the whole tree until the child exits."""
@@ -613,13 +499,45 @@ class _Execution:
         if not _wait_until(tree.settled, 1.0, None):
             self.log.note("some processes of the tree could not be reaped")
 
-    def _summary(self, outcome: Outcome) -> str:
-        parts = [f"exit code {outcome.exit_code}", f"duration {outcome.duration:.3f} s"]
-        if outcome.timed_out:
-            parts.append("timed out")
-        if outcome.interrupted:
-            parts.append("interrupted")
-        return "end: " + ", ".join(parts)
+
+_CANCEL_POLL = 0.1  # seconds: how soon a cancelled run starts stopping
+
+
+class _ExitWatch:
+    """Waits for a child's exit and wakes the moment it happens.
+
+    `Popen.wait(timeout)` polls with sleeps that grow to 50 ms, which adds tens of milliseconds
+    to every short command; a pidfd (Linux 5.3+) becomes readable at the exit itself.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._proc = proc
+        self._fd: int | None = None
+
+    def __enter__(self) -> Callable[[float], bool]:
+        opener = getattr(os, "pidfd_open", None)
+        if opener is not None:
+            with contextlib.suppress(OSError):
+                self._fd = opener(self._proc.pid)
+        return self._wait
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+
+    def _wait(self, seconds: float) -> bool:
+        """True once the child has exited (and was reaped); False after `seconds`."""
+        if self._fd is not None:
+            ready, _, _ = select.select([self._fd], [], [], seconds)
+            if not ready:
+                return self._proc.poll() is not None
+            self._proc.wait()
+            return True
+        try:
+            self._proc.wait(seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
 
 def _wait_until(done: Callable[[], bool], seconds: float, hurry: threading.Event | None) -> bool:
