@@ -18,7 +18,7 @@ from runner.cli_cache import add_cache_commands, run_cache_command
 from runner.cli_common import add_cache_flags, add_env_flags, environment_options, pairs
 from runner.cli_env import add_env_commands, run_env_command
 from runner.cli_pipeline import add_pipeline_commands, run_pipeline_command
-from runner.engine import RunOptions, RunResult, preview_command, run_module
+from runner.engine import RunOptions, RunResult, run_module
 from runner.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -29,6 +29,7 @@ from runner.errors import (
     UsageError,
 )
 from runner.explain import explain_module
+from runner.job import preview_command
 from runner.show import interface, interface_text
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec

@@ -2,108 +2,31 @@
 
 from __future__ import annotations
 
-import enum
-import os
 import shutil
-import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TextIO
+from typing import TYPE_CHECKING, Literal
 
-from runner import __version__
-from runner.bind import Bindings, bind
-from runner.cache.compute import key_parts
-from runner.cache.digest import MemoFileDigest
+from runner.bind import Bindings
 from runner.cache.history import record_last_run
 from runner.cache.keys import KeyParts
-from runner.cache.location import default_cache_root
 from runner.cache.publish import UnpublishableOutput
-from runner.cache.state import StateDB
 from runner.cache.store import CacheStore, DamagedEntryError, Entry
-from runner.config import load_settings
-from runner.env.store import EnvStore
-from runner.environment import EnvChoice, choose_environment
 from runner.errors import InterruptedRun, NotCachedError
-from runner.launch import (
-    PARALLEL_DRIVER,
-    LaunchContext,
-    command,
-    mpi_launcher,
-    process_launch,
-    refuse_unrunnable,
-)
-from runner.snapshot import SnapshotPlan, materialize, plan_snapshot
-from runner.spec.model import JobType, ModuleSpec, OutputPort
+from runner.job import Job, RunOptions, prepare_job
+from runner.launch import LaunchContext, process_launch
+from runner.result import RunResult, Status
+from runner.runrecord import module_slug, now, outcome_record, run_record
+from runner.snapshot import materialize
+from runner.spec.model import ModuleSpec, OutputPort
+from runner.workdir import RunDir, create_run_dir, write_json_atomic
 
 if TYPE_CHECKING:
     from runner.execute import Outcome
-from runner.workdir import (
-    RunDir,
-    create_run_dir,
-    default_runs_root,
-    write_json_atomic,
-)
 
-
-class Status(str, enum.Enum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CACHED = "cached"
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    workdir: Path | None = None  # None: a new folder under runs_root
-    runs_root: Path | None = None  # None: $RUNNER_RUNS_DIR or ./runs
-    base_dir: Path | None = None  # relative input/output paths resolve here; None: cwd
-    python: str | None = None  # host: the interpreter `python` means; None: the running one
-    timeout: float | None = None
-    echo: TextIO | None = None  # where the module's output streams live; None: quiet
-    mpi_processes: int | None = None
-    cache: bool = True  # False: neither look up nor publish (--no-cache)
-    force: bool = False  # re-run even on a hit, and replace the entry (--force)
-    cache_dir: Path | None = None  # None: $RUNNER_CACHE_DIR or the XDG cache folder
-    env: str | None = None  # auto | host | venv | conda | docker; None: RUNNER_ENV, config, auto
-    ca_bundle: Path | None = None  # None: RUNNER_CA_BUNDLE, config, PIP_CERT, SSL_CERT_FILE...
-    strict_python: bool | None = None
-    cancel: threading.Event | None = None  # set from another thread to stop the run (pipelines)
-    require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    status: Status
-    exit_code: int | None
-    outputs: Mapping[str, Path]  # python name -> absolute path
-    workdir: Path
-    log: Path
-    message: str = ""  # why it failed, in one line
-    duration: float = 0.0
-    cached: bool = False
-    cache_key: str | None = None
-    argv: tuple[str, ...] = field(default=())
-    notes: tuple[str, ...] = ()  # things the user should know, e.g. a damaged cache entry ignored
-
-    @property
-    def ok(self) -> bool:
-        return self.status in (Status.SUCCEEDED, Status.CACHED)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "status": self.status.value,
-            "exit_code": self.exit_code,
-            "cached": self.cached,
-            "cache_key": self.cache_key,
-            "outputs": {name: str(path) for name, path in self.outputs.items()},
-            "workdir": str(self.workdir),
-            "log": str(self.log),
-            "message": self.message,
-            "duration": round(self.duration, 3),
-            "notes": list(self.notes),
-        }
+__all__ = ["RunOptions", "RunResult", "Status", "run_module"]
 
 
 def run_module(
@@ -178,91 +101,12 @@ def _try_serve(job: Job, store: CacheStore, key: str) -> RunResult | None:
         return None  # the store noted why; the caller runs the module instead
 
 
-@dataclass(frozen=True)
-class Job:
-    """Everything decided about a run before it is executed or served from the cache."""
-
-    spec: ModuleSpec
-    bindings: Bindings
-    plan: SnapshotPlan | None
-    launcher: tuple[str, ...]
-    environment: EnvChoice
-    env_store: EnvStore
-    runs_root: Path
-    options: RunOptions
-    store: CacheStore | None
-    parts: KeyParts | None  # None when the cache is off
-    hashed_bytes: int = 0  # bytes read to digest the snapshot and inputs (0: all memoised)
-
-
-def prepare_job(
-    spec: ModuleSpec,
-    values: Mapping[str, object],
-    outputs: Mapping[str, object] | None,
-    options: RunOptions,
-) -> Job:
-    """Check and bind everything, choose the environment, plan the snapshot and compute the
-    cache key; build and run nothing."""
-    base_dir = options.base_dir or Path.cwd()
-    refuse_unrunnable(spec)
-    bindings = bind(spec, values, outputs, base_dir=base_dir)
-    settings = load_settings(
-        os.environ,
-        env=options.env,
-        ca_bundle=options.ca_bundle,
-        strict_python=options.strict_python,
-    )
-    environment = choose_environment(spec, settings, options.python)
-    launcher: list[str] = []
-    if spec.job_type is JobType.MPI:
-        launcher = mpi_launcher(
-            spec, options.mpi_processes, inside_container=environment.name == "docker"
-        )
-    cache_root = options.cache_dir or default_cache_root(os.environ)
-    env_store = EnvStore(cache_root / "envs")
-    store = CacheStore(cache_root) if options.cache else None
-    plan = _plan_snapshot(spec, store.state if store else None)
-    parts = None
-    if store is not None:
-        fingerprint = environment.backend.fingerprint(environment.request, env_store)
-        parts = key_parts(
-            spec,
-            bindings.values,
-            bindings.inputs,
-            plan,
-            f"{environment.name}:{fingerprint}",
-            store.state,
-        )
-    return Job(
-        spec=spec,
-        bindings=bindings,
-        plan=plan,
-        launcher=tuple(launcher),
-        environment=environment,
-        env_store=env_store,
-        runs_root=options.runs_root or default_runs_root(os.environ, base_dir),
-        options=options,
-        store=store,
-        parts=parts,
-        hashed_bytes=store.state.stats.bytes_read if store else 0,
-    )
-
-
-def _plan_snapshot(spec: ModuleSpec, state: StateDB | None) -> SnapshotPlan | None:
-    if spec.code is None:
-        return None
-    memo = MemoFileDigest(state)
-    plan = plan_snapshot(spec.code, file_digest=memo)
-    memo.flush()
-    return plan
-
-
 def _execute(job: Job, key: str | None = None) -> RunResult:
     spec, bindings, options = job.spec, job.bindings, job.options
     choice = job.environment
     # Built (or found) before the run folder exists: a failed build leaves no half-made run.
     runtime = choice.backend.ensure(choice.request, job.env_store, options.echo)
-    run_dir = create_run_dir(options.workdir, job.runs_root, _module_slug(spec))
+    run_dir = create_run_dir(options.workdir, job.runs_root, module_slug(spec))
     run_dir.snapshot.mkdir()
     if job.plan is not None:
         materialize(job.plan, run_dir.snapshot)
@@ -289,7 +133,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     else:
         launch = process_launch(context, runtime)
     argv = list(launch.argv)
-    record = {**_record(job, output_paths, argv, key), **launch.details}
+    record = {**run_record(job, output_paths, argv, key), **launch.details}
     record["environment"] = {"backend": runtime.backend, "fingerprint": runtime.fingerprint}
     write_json_atomic(run_dir.record, {**record, "status": "running"})
     outcome = launch.start()
@@ -297,7 +141,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     missing = _missing_outputs(spec, output_paths)
     status, message = _status(spec, outcome, options.timeout, missing)
     final_status = "interrupted" if outcome.interrupted else status.value
-    write_json_atomic(run_dir.record, {**record, **_outcome_record(outcome, final_status, message)})
+    write_json_atomic(run_dir.record, {**record, **outcome_record(outcome, final_status, message)})
     if outcome.interrupted:
         raise InterruptedRun(f"interrupted; the partial run is in {run_dir.root}")
     return RunResult(
@@ -336,7 +180,7 @@ def _serve(job: Job, store: CacheStore, entry: Entry) -> RunResult:
     """A run whose outputs come from the cache: a run folder, outputs placed, nothing run."""
     started = time.monotonic()
     spec = job.spec
-    run_dir = create_run_dir(job.options.workdir, job.runs_root, _module_slug(spec))
+    run_dir = create_run_dir(job.options.workdir, job.runs_root, module_slug(spec))
     try:
         return _serve_into(job, store, entry, run_dir, started)
     except DamagedEntryError:
@@ -357,8 +201,8 @@ def _serve_into(
     store.materialize(entry, output_paths)
     source = entry.meta.get("workdir", "an earlier run")
     note = f"served from the cache: entry {entry.key}, produced by {source}"
-    run_dir.log.write_text(f"{_now()} runner {note}\n", encoding="utf-8")
-    record = _record(job, output_paths, [], entry.key)
+    run_dir.log.write_text(f"{now()} runner {note}\n", encoding="utf-8")
+    record = run_record(job, output_paths, [], entry.key)
     write_json_atomic(run_dir.record, {**record, "status": Status.CACHED.value, "message": note})
     exit_code = entry.meta.get("exit_code")
     return RunResult(
@@ -409,11 +253,6 @@ def _status(
     return Status.SUCCEEDED, ""
 
 
-def _module_slug(spec: ModuleSpec) -> str:
-    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in spec.name.lower())
-    return slug.strip("_.") or "module"
-
-
 def _place_outputs(spec: ModuleSpec, bindings: Bindings, run_dir: RunDir) -> dict[str, Path]:
     """Every output gets a path: the user's choice, else a folder (or file) in the run dir."""
     paths: dict[str, Path] = {}
@@ -429,67 +268,3 @@ def _prepare_output(output: OutputPort, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     else:
         path.mkdir(parents=True, exist_ok=True)
-
-
-def preview_command(
-    spec: ModuleSpec,
-    values: Mapping[str, object],
-    outputs: Mapping[str, object] | None = None,
-    base_dir: Path | None = None,
-) -> list[str]:
-    """The argv a run would execute, without creating anything; outputs not placed by the
-    caller are shown relative to the run folder (`outputs/<name>`)."""
-    bindings = bind(spec, values, outputs, base_dir=base_dir or Path.cwd())
-    placeholder = RunDir(Path())
-    return command(
-        spec,
-        bindings.values,
-        {name: str(path) for name, path in bindings.inputs.items()},
-        {
-            out.name: str(bindings.outputs.get(out.name) or placeholder.outputs / out.python_name)
-            for out in spec.outputs
-        },
-        str(placeholder.internal / PARALLEL_DRIVER.name),
-    )
-
-
-def _record(
-    job: Job, output_paths: Mapping[str, Path], argv: list[str], cache_key: str | None
-) -> dict[str, object]:
-    spec, bindings, plan = job.spec, job.bindings, job.plan
-    return {
-        "runner_version": __version__,
-        "spec": {
-            "path": str(spec.source),
-            "generation": spec.generation.value,
-            "name": spec.name,
-            "namespace": spec.namespace,
-            "version": spec.version,
-            "job_type": spec.job_type.value,
-            "is_deterministic": spec.is_deterministic,
-        },
-        "parameters": dict(bindings.values),
-        "inputs": {name: str(path) for name, path in bindings.inputs.items()},
-        "outputs": {name: str(path) for name, path in output_paths.items()},
-        "argv": argv,
-        "snapshot_digest": plan.digest if plan else None,
-        "cache_key": cache_key,
-        "hashed_bytes": job.hashed_bytes,
-        "started_at": _now(),
-    }
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _outcome_record(outcome: Outcome, status: str, message: str) -> dict[str, object]:
-    return {
-        "status": status,
-        "message": message,
-        "exit_code": outcome.exit_code,
-        "started_at": outcome.started_at.isoformat(timespec="milliseconds"),
-        "ended_at": outcome.ended_at.isoformat(timespec="milliseconds"),
-        "duration": round(outcome.duration, 3),
-        "timed_out": outcome.timed_out,
-    }

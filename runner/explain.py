@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from runner.cache.history import last_run
 from runner.cache.keys import explain
 from runner.cache.store import Entry
-from runner.engine import Job, RunOptions, prepare_job
+from runner.job import Job, RunOptions, prepare_job
 from runner.spec.model import ModuleSpec
 
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runner.engine import RunOptions, prepare_job, preview_command
 from runner.explain import explain_job
+from runner.job import RunOptions, prepare_job, preview_command
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import Literal, ParentInput, Pipeline, Step, topological_order
 from runner.pipeline.validate import validate

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
-import math
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from sar_reference import reference_metrics
 
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.run import run_pipeline
@@ -34,28 +33,6 @@ def rows(folder: str) -> list[dict[str, str]]:
         return list(csv.DictReader(stream))
 
 
-def reference(test: list[dict[str, str]], recs: list[dict[str, str]], k: int) -> dict[str, float]:
-    """Microsoft Recommenders' map/ndcg/precision/recall at k, from their formulas."""
-    relevant: dict[str, set[str]] = defaultdict(set)
-    for row in test:
-        relevant[row["user"]].add(row["item"])
-    ranked: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for row in recs:
-        ranked[row["user"]].append((int(row["rank"]), row["item"]))
-    users = relevant.keys() & ranked.keys()
-    total = {"map": 0.0, "ndcg": 0.0, "precision": 0.0, "recall": 0.0}
-    for user in users:
-        top = [item for _, item in sorted(ranked[user])[:k]]
-        hits = [rank for rank, item in enumerate(top, start=1) if item in relevant[user]]
-        ideal = min(len(relevant[user]), k)
-        total["precision"] += len(hits) / k
-        total["recall"] += len(hits) / len(relevant[user])
-        total["map"] += sum(n / rank for n, rank in enumerate(hits, start=1)) / ideal
-        dcg = sum(1 / math.log2(1 + rank) for rank in hits)
-        total["ndcg"] += dcg / sum(1 / math.log2(1 + rank) for rank in range(1, ideal + 1))
-    return {name: value / len(users) for name, value in total.items()}
-
-
 def test_sar_pipeline_metrics_match_a_direct_computation(
     sar_runs: tuple[PipelineResult, PipelineResult],
 ) -> None:
@@ -68,7 +45,7 @@ def test_sar_pipeline_metrics_match_a_direct_computation(
     recs_folder = Path(first.steps["score"].outputs["recommendations"])
     with next(recs_folder.glob("*.csv")).open() as stream:
         recs = list(csv.DictReader(stream))
-    expected = reference(test, recs, k=10)
+    expected = reference_metrics([(r["user"], r["item"]) for r in test], recs, k=10)
     for metric in ("map", "ndcg", "precision", "recall"):
         produced = json.loads(Path(first.outputs[metric]).read_text())
         assert produced["metric"] == metric and produced["k"] == 10

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from sar_reference import METRICS, reference_metrics
 
 from runner import load_module
 from runner.spec.model import InputPort
@@ -32,7 +33,6 @@ from runner.spec.model import InputPort
 SAR = Path(__file__).resolve().parents[2] / "samples" / "sar"
 MODULES = SAR / "modules"
 RATINGS = SAR / "data" / "ratings.csv"
-METRICS = ("map", "ndcg", "precision", "recall")
 SPECS = {
     "split": "stratified_splitter.yaml",
     "train": "sar_train.yaml",
@@ -209,35 +209,11 @@ def test_recommendations_are_top_k_unseen_items(pipeline: Path) -> None:
         assert scores == sorted(scores, reverse=True)
 
 
-def reference_metrics(
-    test_rows: list[Row], recommendations: list[dict[str, str]], k: int
-) -> dict[str, float]:
-    """Microsoft Recommenders' definitions, straight from the formulas."""
-    relevant: dict[str, set[str]] = defaultdict(set)
-    for user, item, _, _ in test_rows:
-        relevant[user].add(item)
-    ranked: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for row in recommendations:
-        ranked[row["user"]].append((int(row["rank"]), row["item"]))
-    users = relevant.keys() & ranked.keys()
-    total = dict.fromkeys(METRICS, 0.0)
-    for user in users:
-        top = [item for _, item in sorted(ranked[user])[:k]]
-        hit_ranks = [n for n, item in enumerate(top, start=1) if item in relevant[user]]
-        best = min(len(relevant[user]), k)
-        total["precision"] += len(hit_ranks) / k
-        total["recall"] += len(hit_ranks) / len(relevant[user])
-        total["map"] += sum(j / r for j, r in enumerate(hit_ranks, start=1)) / best
-        dcg = sum(1 / math.log(1 + r) for r in hit_ranks)
-        total["ndcg"] += dcg / sum(1 / math.log(1 + r) for r in range(1, best + 1))
-    return {metric: value / len(users) for metric, value in total.items()}
-
-
 @pytest.mark.parametrize("k", [10, 5])
 def test_metrics_match_their_formulas(pipeline: Path, k: int) -> None:
     test_rows = ratings_rows(pipeline / "test" / "ratings.csv")
     recommendations = read_rows(pipeline / "recs" / "recommendations.csv")
-    expected = reference_metrics(test_rows, recommendations, k)
+    expected = reference_metrics([(r[0], r[1]) for r in test_rows], recommendations, k)
     for metric in METRICS:
         result = json.loads((pipeline / "metrics" / f"{metric}@{k}.json").read_text())
         assert result == {
