@@ -6,33 +6,20 @@ is created or executed, and reported as a `BindingError` naming the input.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import math
-import os
 import shlex
-import stat
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Protocol
 
+from runner.bind_ports import bind_outputs, bind_ports
+from runner.coerce import Named, coerce, label, normalise_default
 from runner.errors import BindingError
-from runner.spec.model import (
-    FILE_PORT_TYPES,
-    Enabler,
-    Input,
-    InputPort,
-    ModuleSpec,
-    OutputPort,
-    Parameter,
-    ParamType,
-    ParamValue,
-)
+from runner.spec.model import Enabler, Input, ModuleSpec, Parameter, ParamValue
 
-# Port types that take either a file or a folder, so a file is fine even without AnyFile.
-_EITHER_KIND_PORT_TYPES = frozenset({"path", "custom_model"})
+__all__ = ["Bindings", "bind", "coerce", "label"]
+
 _NOTHING_SEEN: frozenset[str] = frozenset()
 
 
@@ -78,31 +65,16 @@ def bind(
     _check_required(spec, given, enabled)
     return Bindings(
         values=parameters,
-        inputs=_bind_ports(spec, given, enabled, base),
-        outputs=_bind_outputs(spec, placed, base),
+        inputs=bind_ports(spec, given, enabled, base),
+        outputs=bind_outputs(spec, placed, base),
     )
 
 
 # ---- names --------------------------------------------------------------------------------
 
 
-class _Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def python_name(self) -> str: ...
-
-
-def label(item: _Named) -> str:
-    """`'Top k' (top_k)`, or just `'top_k'` when both names are the same."""
-    if item.name == item.python_name:
-        return repr(item.name)
-    return f"{item.name!r} ({item.python_name})"
-
-
 def _resolve_names(
-    items: Sequence[_Named], given: Mapping[str, object], noun: str, elsewhere: Mapping[str, str]
+    items: Sequence[Named], given: Mapping[str, object], noun: str, elsewhere: Mapping[str, str]
 ) -> dict[str, object]:
     """Given values keyed by ORIGINAL name; None values dropped. `elsewhere` maps names of the
     other kind (outputs for inputs...) to a hint, for a key given to the wrong side."""
@@ -124,7 +96,7 @@ def _resolve_names(
 
 
 def _unknown_name(
-    key: str, items: Sequence[_Named], noun: str, elsewhere: str | None
+    key: str, items: Sequence[Named], noun: str, elsewhere: str | None
 ) -> BindingError:
     if not items:
         return BindingError(f"unknown {noun} {key!r}: the module has no {noun}s", elsewhere)
@@ -137,7 +109,7 @@ def _unknown_name(
     return BindingError(message, f"did you mean {candidates[close[0]]!r}?" if close else None)
 
 
-def _other_names(items: Iterable[_Named], noun: str, flag: str) -> dict[str, str]:
+def _other_names(items: Iterable[Named], noun: str, flag: str) -> dict[str, str]:
     return {
         n: f"{n!r} is {noun}: give it with {flag} {item.python_name}=..."
         for item in items
@@ -160,7 +132,7 @@ def _parameter_values(spec: ModuleSpec, given: Mapping[str, object]) -> dict[str
         elif param.name in given:
             values[param.name] = coerce(param, given[param.name])
         elif param.default is not None:
-            values[param.name] = _normalise_default(param, param.default)
+            values[param.name] = normalise_default(param, param.default)
     return {p.name: values[p.name] for p in spec.parameters if p.name in values}
 
 
@@ -174,117 +146,6 @@ def _depth(spec: ModuleSpec, item: Input) -> int:
         depth, item = depth + 1, parent
         seen.add(parent.name)
     return depth
-
-
-def _normalise_default(param: Parameter, default: ParamValue) -> ParamValue:
-    # A Float default written `1` renders as given values do (`1.0`), so both hash alike.
-    if param.type is ParamType.FLOAT and isinstance(default, int) and not isinstance(default, bool):
-        return float(default)
-    return default
-
-
-def coerce(param: Parameter, raw: object) -> ParamValue:
-    """A given value as the parameter's type: strings (from a CLI) are parsed, typed values
-    checked; then the range and enum membership are checked."""
-    value = _COERCERS[param.type](param, raw)
-    _check_range(param, value)
-    return value
-
-
-def _bad_value(param: Parameter, expected: str, raw: object) -> BindingError:
-    return BindingError(f"parameter {label(param)}: expected {expected}, got {raw!r}")
-
-
-def _to_integer(param: Parameter, raw: object) -> ParamValue:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return int(raw.strip())
-        except ValueError:
-            pass
-    raise _bad_value(param, "an integer", raw)
-
-
-def _to_float(param: Parameter, raw: object) -> ParamValue:
-    value: float | None = None
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        value = float(raw)
-    elif isinstance(raw, str):
-        with contextlib.suppress(ValueError):
-            value = float(raw.strip())
-    if value is None or not math.isfinite(value):
-        raise _bad_value(param, "a finite number", raw)
-    return value
-
-
-def _to_boolean(param: Parameter, raw: object) -> ParamValue:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
-        return raw.strip().lower() == "true"
-    raise _bad_value(param, "true or false", raw)
-
-
-def _to_string(param: Parameter, raw: object) -> ParamValue:
-    # Numbers are unambiguous as text; booleans are not (True or true?), so they are refused.
-    if isinstance(raw, str):
-        return raw
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return str(raw)
-    if isinstance(raw, os.PathLike):
-        return os.fsdecode(raw)
-    raise _bad_value(param, "a string", raw)
-
-
-def _to_enum(param: Parameter, raw: object) -> ParamValue:
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        raise _bad_value(param, "one of its options", raw)
-    text = str(raw)
-    options = param.option_values
-    if not options or text in options:
-        return text
-    folded = [option for option in options if option.casefold() == text.strip().casefold()]
-    if len(folded) == 1:
-        return folded[0]
-    shown = ", ".join(repr(option) for option in options)
-    close = difflib.get_close_matches(text, options, n=1)
-    raise BindingError(
-        f"parameter {label(param)}: {text!r} is not one of {shown}",
-        f"did you mean {close[0]!r}?" if close else None,
-    )
-
-
-_COERCERS: dict[ParamType, Callable[[Parameter, object], ParamValue]] = {
-    ParamType.INTEGER: _to_integer,
-    ParamType.FLOAT: _to_float,
-    ParamType.BOOLEAN: _to_boolean,
-    ParamType.STRING: _to_string,
-    ParamType.ENUM: _to_enum,
-}
-
-
-def _check_range(param: Parameter, value: ParamValue) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return
-    if param.min is not None and value < param.min:
-        raise BindingError(
-            f"parameter {label(param)}: {value} is below the minimum {param.min}",
-            _range_hint(param),
-        )
-    if param.max is not None and value > param.max:
-        raise BindingError(
-            f"parameter {label(param)}: {value} is above the maximum {param.max}",
-            _range_hint(param),
-        )
-
-
-def _range_hint(param: Parameter) -> str:
-    if param.min is not None and param.max is not None:
-        return f"give a value from {param.min} to {param.max}"
-    if param.min is not None:
-        return f"give a value of at least {param.min}"
-    return f"give a value of at most {param.max}"
 
 
 # ---- enum children and required inputs ----------------------------------------------------
@@ -347,128 +208,3 @@ def _check_required(spec: ModuleSpec, given: Mapping[str, object], enabled: set[
         for item in missing
     )
     raise BindingError(f"missing required input{plural} {names}", f"pass {flags}")
-
-
-# ---- ports --------------------------------------------------------------------------------
-
-
-def _bind_ports(
-    spec: ModuleSpec, given: Mapping[str, object], enabled: set[str], base: Path
-) -> dict[str, Path]:
-    paths: dict[str, Path] = {}
-    for port in spec.ports:
-        if port.name not in enabled:
-            continue
-        if port.name in given:
-            paths[port.name] = _port_path(port, given[port.name], base, "path")
-        elif port.default is not None:
-            paths[port.name] = _default_path(port, port.default, spec.source.parent)
-    return paths
-
-
-def _default_path(port: InputPort, default: str, spec_dir: Path) -> Path:
-    if "://" in default or default.startswith("azureml:"):
-        raise BindingError(
-            f"input {label(port)}: its default {default!r} is not a local path",
-            f"give a local path: -i {port.python_name}=<path>",
-        )
-    return _port_path(port, default, spec_dir, "default path")
-
-
-def _given_path(owner: str, raw: object) -> Path:
-    if not isinstance(raw, (str, os.PathLike)) or not os.fsdecode(raw).strip():
-        raise BindingError(f"{owner}: expected a path, got {raw!r}")
-    return Path(os.fsdecode(raw)).expanduser()
-
-
-def _absolute(path: Path, base: Path) -> Path:
-    # normpath, not resolve(): a symlinked input keeps the name the user gave it.
-    return Path(os.path.normpath(base / path))
-
-
-def _port_path(port: InputPort, raw: object, base: Path, what: str) -> Path:
-    written = _given_path(f"input {label(port)}", raw)
-    path = _absolute(written, base)
-    try:
-        is_dir = stat.S_ISDIR(path.stat().st_mode)
-    except (FileNotFoundError, NotADirectoryError):
-        raise BindingError(
-            f"input {label(port)}: {what} {path} does not exist",
-            None if written.is_absolute() else f"relative paths are taken from {base}",
-        ) from None
-    except OSError as exc:
-        raise BindingError(f"input {label(port)}: cannot read {path}: {exc.strerror}") from None
-    if is_dir and port.is_file:
-        return _single_file(port, path)
-    if not is_dir and not _accepts_file(port):
-        raise BindingError(
-            f"input {label(port)} takes a folder ({', '.join(port.types)}), but {path} is a file",
-            f"give the folder that holds it: -i {port.python_name}={shlex.quote(str(path.parent))}",
-        )
-    return path
-
-
-def _accepts_file(port: InputPort) -> bool:
-    kinds = FILE_PORT_TYPES | _EITHER_KIND_PORT_TYPES
-    return not port.types or any(t.lower() in kinds for t in port.types)
-
-
-def _single_file(port: InputPort, folder: Path) -> Path:
-    """The one file in `folder`, for a file port given a folder (AzureML mounted files so).
-
-    Hidden files (`.lock`, `.DS_Store`) do not count: tools leave them next to the data."""
-    try:
-        files = sorted(
-            entry
-            for entry in folder.iterdir()
-            if entry.is_file() and not entry.name.startswith(".")
-        )
-    except OSError as exc:
-        raise BindingError(f"input {label(port)}: cannot list {folder}: {exc.strerror}") from None
-    if len(files) == 1:
-        return files[0]
-    if not files:
-        raise BindingError(
-            f"input {label(port)} takes one file, but folder {folder} holds no file",
-            f"name the file itself: -i {port.python_name}=<file>",
-        )
-    shown = ", ".join(f.name for f in files[:5]) + (", ..." if len(files) > 5 else "")
-    raise BindingError(
-        f"input {label(port)} takes one file, but folder {folder} holds {len(files)} files:"
-        f" {shown}",
-        f"name the file itself: -i {port.python_name}={shlex.quote(str(files[0]))}",
-    )
-
-
-# ---- outputs ------------------------------------------------------------------------------
-
-
-def _bind_outputs(spec: ModuleSpec, given: Mapping[str, object], base: Path) -> dict[str, Path]:
-    paths: dict[str, Path] = {}
-    placed_by: dict[Path, OutputPort] = {}
-    for out in spec.outputs:
-        if out.name not in given:
-            continue
-        path = _absolute(_given_path(f"output {label(out)}", given[out.name]), base)
-        _check_output_kind(out, path)
-        if path in placed_by:
-            raise BindingError(
-                f"outputs {label(placed_by[path])} and {label(out)} both go to {path}",
-                "give each output its own path",
-            )
-        placed_by[path] = out
-        paths[out.name] = path
-    return paths
-
-
-def _check_output_kind(out: OutputPort, path: Path) -> None:
-    if out.is_file and path.is_dir():
-        raise BindingError(
-            f"output {label(out)} is a file, but {path} is an existing folder",
-            f"name a file: -o {out.python_name}={shlex.quote(str(path / out.python_name))}",
-        )
-    if not out.is_file and path.exists() and not path.is_dir():
-        raise BindingError(
-            f"output {label(out)} is a folder, but {path} is an existing file",
-            "name a folder (it is created when missing)",
-        )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from runner.bind import label
+from runner.coerce import label
 from runner.errors import BindingError, Location, SpecError
 from runner.spec.model import (
     CommandTemplate,

@@ -36,54 +36,44 @@ content, not its compressed bytes (which depend on the zlib version).
 from __future__ import annotations
 
 import os
-import shutil
-import stat
-import zipfile
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
-from pathlib import Path, PurePosixPath
-from typing import Literal
+from pathlib import Path
 
 from runner.errors import SnapshotError
-from runner.hashing import CHUNK, hash_file, new_hasher
+from runner.hashing import hash_file, new_hasher
 from runner.ignore import IGNORE_FILE_NAMES, IgnoreRules, always_skipped
-from runner.spec.model import CodeSpec, Include
+from runner.snapshot_includes import Source, check_destinations, resolve_include
+from runner.snapshot_model import (
+    EXEC_MODE,
+    FILE_MODE,
+    Kind,
+    SnapshotEntry,
+    SnapshotPlan,
+    ancestors,
+    parent_of,
+    readlink,
+    reason,
+)
+from runner.snapshot_write import ZIP_DATE_TIME, materialize
+from runner.spec.model import CodeSpec
 
-Kind = Literal["file", "symlink", "zip"]
+__all__ = [
+    "EXEC_MODE",
+    "FILE_MODE",
+    "ZIP_DATE_TIME",
+    "FileDigest",
+    "Kind",
+    "SnapshotEntry",
+    "SnapshotPlan",
+    "materialize",
+    "plan_snapshot",
+]
+
 FileDigest = Callable[[Path], str]
 
-FILE_MODE = 0o644
-EXEC_MODE = 0o755
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can store: no clock leaks in
 _DIGEST_HEADER = b"runner-snapshot/1"
 _ZIP_DIGEST_HEADER = b"runner-snapshot-zip/1"
-_COPY_WORKERS = 8  # copies wait on I/O, not the GIL; more threads stop paying off soon
-_UNIX = 3  # zip "made by" system; fixed so archives do not depend on the building OS
-
-
-@dataclass(frozen=True)
-class SnapshotEntry:
-    relpath: str  # posix path inside the snapshot (inside the archive, for a zip member)
-    source: Path | None  # file to copy; None for generated content (a zip built from a folder)
-    mode: int  # normalised: 0o755 if any executable bit, else 0o644 (symlinks, zips: 0o644)
-    kind: Kind  # zip: a folder zipped by the .zip rule
-    link_target: str | None = None  # for symlinks kept inside the snapshot
-    zip_source: Path | None = None  # for kind="zip": the folder zipped
-    # For kind="zip": the files to archive, as planned (ignore rules already applied), so that
-    # materialize writes exactly what the digest covers.
-    members: tuple[SnapshotEntry, ...] = ()
-    # What the entry contributes to the digest, as text: the file's content digest, the link
-    # target, or the zip members' digest. Lets `explain` name the files that changed.
-    content: str = ""
-
-
-@dataclass(frozen=True)
-class SnapshotPlan:
-    entries: tuple[SnapshotEntry, ...]  # sorted by relpath
-    digest: str  # content digest
-    warnings: tuple[str, ...]
 
 
 # ---- planning -----------------------------------------------------------------------------
@@ -113,28 +103,14 @@ class _Placed:
     payload: bytes
 
 
-@dataclass(frozen=True)
-class _Source:
-    """An additional include, resolved: what it is and where it lands."""
-
-    include: Include
-    name: str  # destination at the snapshot root
-    path: Path  # real path of the file or folder (for "zip": of the folder to zip)
-    how: Literal["file", "folder", "zip"]
-
-    @property
-    def owner(self) -> str:
-        return f"{self.include.origin}: additional include '{self.include.path}'"
-
-
 def plan_snapshot(code: CodeSpec, *, file_digest: FileDigest = hash_file) -> SnapshotPlan:
     """Everything the snapshot of `code` holds, and its digest. Reads every file once.
 
     `file_digest` lets a caller with a digest memo (keyed on stat) skip re-reading files.
     """
     warnings: list[str] = []
-    sources = [_resolve_include(code, include, warnings) for include in code.includes]
-    replaced = _check_destinations(code, sources)
+    sources = [resolve_include(code, include, warnings) for include in code.includes]
+    replaced = check_destinations(code, sources)
     placed, rules = _plan_base(code, replaced, warnings, file_digest)
     for source in sources:
         placed += _plan_include(source, rules, warnings, file_digest)
@@ -172,7 +148,7 @@ def _real_base(code: CodeSpec) -> Path:
 
 
 def _plan_include(
-    source: _Source, rules: IgnoreRules, warnings: list[str], file_digest: FileDigest
+    source: Source, rules: IgnoreRules, warnings: list[str], file_digest: FileDigest
 ) -> list[_Placed]:
     excluded_by = rules.ignored_by(source.name, is_dir=source.how == "folder")
     if excluded_by is not None:
@@ -197,11 +173,11 @@ def _plan_tree(
     files, links = _walk(tree, rules, warnings, skip)
     placed = [_place_file(found, tree.owner, file_digest) for found in files]
     kept_files = {found.relpath for found in files}
-    kept_dirs = _ancestors(kept_files)
+    kept_dirs = ancestors(kept_files)
     for link in links:
         target = _link_destination(tree, link, kept_files | kept_dirs, warnings)
         if target is not None:
-            text = _relative(target, _parent(link.relpath))
+            text = _relative(target, parent_of(link.relpath))
             entry = SnapshotEntry(
                 link.relpath, None, FILE_MODE, "symlink", link_target=text, content=text
             )
@@ -210,7 +186,7 @@ def _plan_tree(
 
 
 def _plan_zip(
-    source: _Source, rules: IgnoreRules, warnings: list[str], file_digest: FileDigest
+    source: Source, rules: IgnoreRules, warnings: list[str], file_digest: FileDigest
 ) -> _Placed:
     top = source.name.removesuffix(".zip")
     tree = _Tree(source.path, top + "/", f"{source.owner} (zipped from {source.path})")
@@ -281,7 +257,7 @@ def _list(folder: Path, owner: str) -> list[os.DirEntry[str]]:
             return list(entries)
     except OSError as exc:
         raise SnapshotError(
-            f"{owner}: cannot list folder {folder}: {_reason(exc)}",
+            f"{owner}: cannot list folder {folder}: {reason(exc)}",
             hint="make it readable, or keep it out of the snapshot with an .amlignore pattern",
         ) from None
 
@@ -304,7 +280,7 @@ def _link_destination(tree: _Tree, link: _Found, kept: set[str], warnings: list[
 
 
 def _warn_link(tree: _Tree, link: _Found, reason: str, warnings: list[str]) -> None:
-    shown = f"'{link.relpath}' (-> {_readlink(link.path)})"
+    shown = f"'{link.relpath}' (-> {readlink(link.path)})"
     warnings.append(f"{tree.owner}: skipped symlink {shown}: {reason}")
 
 
@@ -313,113 +289,11 @@ def _place_file(found: _Found, owner: str, file_digest: FileDigest) -> _Placed:
         digest = file_digest(found.path)
     except OSError as exc:
         raise SnapshotError(
-            f"{owner}: cannot read {found.path}: {_reason(exc)}",
+            f"{owner}: cannot read {found.path}: {reason(exc)}",
             hint="make it readable, or keep it out of the snapshot with an .amlignore pattern",
         ) from None
     entry = SnapshotEntry(found.relpath, found.path, found.mode, "file", content=digest)
     return _Placed(entry, digest.encode("ascii"))
-
-
-# ---- additional includes ------------------------------------------------------------------
-
-
-def _resolve_include(code: CodeSpec, include: Include, warnings: list[str]) -> _Source:
-    written = include.path
-    if PurePosixPath(written).is_absolute() or Path(written).is_absolute():
-        raise _include_error(
-            include,
-            "is an absolute path",
-            f"write it relative to the spec's folder {code.spec_dir}",
-        )
-    candidate = code.spec_dir / written
-    if os.path.lexists(candidate):
-        return _existing_include(include, candidate, warnings)
-    if candidate.name.endswith(".zip"):
-        return _folder_to_zip(include, candidate)
-    raise _include_error(
-        include,
-        f"does not exist ({candidate})",
-        f"additional include paths are relative to the spec's folder {code.spec_dir}",
-    )
-
-
-def _folder_to_zip(include: Include, candidate: Path) -> _Source:
-    stem = candidate.name.removesuffix(".zip")
-    folder = candidate.parent / stem
-    if stem and folder.is_dir():
-        return _Source(include, candidate.name, folder.resolve(), "zip")
-    raise _include_error(
-        include,
-        f"does not exist: there is neither a file {candidate} nor a folder {folder}",
-        "a '.zip' include copies that zip file, or else zips the folder of the same name",
-    )
-
-
-def _existing_include(include: Include, candidate: Path, warnings: list[str]) -> _Source:
-    real = candidate.resolve()
-    if not real.exists():
-        raise _include_error(
-            include,
-            f"is a symlink whose target does not exist ({candidate} -> {_readlink(candidate)})",
-            "fix the symlink or include its target directly",
-        )
-    parts = PurePosixPath(include.path).parts
-    name = parts[-1] if parts and parts[-1] != ".." else real.name
-    if not name:
-        raise _include_error(
-            include, "resolves to the filesystem root", "include a named folder instead"
-        )
-    if not real.is_dir() and not real.is_file():
-        raise _include_error(include, f"is neither a file nor a folder ({real})", None)
-    source = _Source(include, name, real, "folder" if real.is_dir() else "file")
-    if candidate.is_symlink() and real.name != name:
-        warnings.append(
-            f"{source.owner} is a symlink to {real}: placed as '{name}' "
-            f"(AzureML places it under its target's name, '{real.name}')"
-        )
-    return source
-
-
-def _check_destinations(code: CodeSpec, sources: Sequence[_Source]) -> frozenset[str]:
-    """Refuse clashing destinations; return the base symlinks that includes stand in for."""
-    taken: dict[str, _Source] = {}
-    replaced: set[str] = set()
-    for source in sources:
-        earlier = taken.setdefault(source.name, source)
-        if earlier is not source:
-            raise _include_error(
-                source.include,
-                f"and {earlier.owner} would both be placed at '{source.name}'",
-                "includes land at the snapshot root under their own name: rename one of them",
-            )
-        if _replaces_base_symlink(code, source):
-            replaced.add(source.name)
-    return frozenset(replaced)
-
-
-def _replaces_base_symlink(code: CodeSpec, source: _Source) -> bool:
-    if code.is_single_file:
-        if source.name == code.base.name:
-            raise _include_error(
-                source.include,
-                f"would be placed at '{source.name}', the name of the code file {code.base}",
-                "rename the include or the code file",
-            )
-        return False
-    existing = code.base.resolve() / source.name
-    if not os.path.lexists(existing):
-        return False
-    if existing.is_symlink() and source.how != "zip" and existing.resolve() == source.path:
-        return True
-    raise _include_error(
-        source.include,
-        f"would be placed at '{source.name}', which already exists in the code folder ({existing})",
-        "rename or remove one of them: includes land at the snapshot root under their own name",
-    )
-
-
-def _include_error(include: Include, problem: str, hint: str | None) -> SnapshotError:
-    return SnapshotError(f"{include.origin}: additional include '{include.path}' {problem}", hint)
 
 
 # ---- digest -------------------------------------------------------------------------------
@@ -439,92 +313,6 @@ def _digest(header: bytes, placed: Iterable[_Placed]) -> str:
     return hasher.hexdigest()
 
 
-# ---- materialize --------------------------------------------------------------------------
-
-
-def materialize(plan: SnapshotPlan, dest: Path) -> None:
-    """Write the snapshot into `dest` (absent or empty). Copies, never links, the user's files:
-    the module may change its working folder and must not change the user's sources."""
-    _prepare(dest)
-    for folder in sorted(_ancestors(entry.relpath for entry in plan.entries) - {""}):
-        (dest / folder).mkdir(parents=True, exist_ok=True)
-    files = [entry for entry in plan.entries if entry.kind == "file"]
-    with ThreadPoolExecutor(max_workers=_COPY_WORKERS) as pool:
-        for _ in pool.map(partial(_copy, dest), files):
-            pass
-    for entry in plan.entries:
-        if entry.kind == "zip":
-            _write_zip(entry, dest / entry.relpath)
-        elif entry.kind == "symlink":
-            (dest / entry.relpath).symlink_to(entry.link_target or ".")
-
-
-def _prepare(dest: Path) -> None:
-    if dest.is_dir() and not dest.is_symlink():
-        if next(dest.iterdir(), None) is None:
-            return
-    elif not os.path.lexists(dest):
-        dest.mkdir(parents=True)
-        return
-    raise SnapshotError(
-        f"cannot write the snapshot into {dest}: it exists and is not an empty folder",
-        hint="a snapshot is always written into a fresh folder",
-    )
-
-
-def _copy(dest: Path, entry: SnapshotEntry) -> None:
-    assert entry.source is not None  # planned files always have a source
-    target = dest / entry.relpath
-    try:
-        shutil.copyfile(entry.source, target)
-        target.chmod(entry.mode)
-    except OSError as exc:
-        raise _copy_error(entry.source, entry.relpath, exc) from None
-
-
-def _write_zip(entry: SnapshotEntry, target: Path) -> None:
-    """A byte-for-byte reproducible archive: sorted names, fixed times, modes and OS."""
-    top = entry.relpath.removesuffix(".zip") + "/"
-    names = {member.relpath: member for member in entry.members}
-    folders = {top} | {folder + "/" for folder in _ancestors(names) - {""}}
-    with zipfile.ZipFile(target, "w") as archive:
-        for name in sorted(folders | set(names)):
-            member = names.get(name)
-            if member is None:
-                archive.writestr(_zip_info(name, stat.S_IFDIR | EXEC_MODE), b"")
-            else:
-                _zip_file(archive, member, entry.relpath)
-
-
-def _zip_file(archive: zipfile.ZipFile, member: SnapshotEntry, zip_name: str) -> None:
-    assert member.source is not None  # members are always files
-    info = _zip_info(member.relpath, stat.S_IFREG | member.mode)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    try:
-        with open(member.source, "rb") as source:
-            info.file_size = os.fstat(source.fileno()).st_size  # decides zip64 up front
-            with archive.open(info, "w") as sink:
-                shutil.copyfileobj(source, sink, CHUNK)
-    except OSError as exc:
-        raise _copy_error(member.source, f"{zip_name}:{member.relpath}", exc) from None
-
-
-def _zip_info(name: str, st_mode: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
-    info.create_system = _UNIX
-    info.external_attr = st_mode << 16
-    if stat.S_ISDIR(st_mode):
-        info.external_attr |= 0x10  # the MS-DOS directory flag, for unzip tools that want it
-    return info
-
-
-def _copy_error(source: Path, relpath: str, exc: OSError) -> SnapshotError:
-    return SnapshotError(
-        f"cannot copy {source} into the snapshot as {relpath}: {_reason(exc)}",
-        hint="the file changed or became unreadable after the snapshot was planned",
-    )
-
-
 # ---- small helpers ------------------------------------------------------------------------
 
 
@@ -536,22 +324,7 @@ def _stat(path: Path, owner: str) -> os.stat_result:
     try:
         return path.stat()
     except OSError as exc:
-        raise SnapshotError(f"{owner}: cannot read {path}: {_reason(exc)}", None) from None
-
-
-def _parent(relpath: str) -> str:
-    return relpath.rpartition("/")[0]
-
-
-def _ancestors(relpaths: Iterable[str]) -> set[str]:
-    """Every folder holding one of `relpaths` ('' for the root)."""
-    folders = {""}
-    for relpath in relpaths:
-        parent = _parent(relpath)
-        while parent not in folders:
-            folders.add(parent)
-            parent = _parent(parent)
-    return folders
+        raise SnapshotError(f"{owner}: cannot read {path}: {reason(exc)}", None) from None
 
 
 def _relative(target: str, start: str) -> str:
@@ -565,14 +338,3 @@ def _relative(target: str, start: str) -> str:
         common += 1
     parts = [".."] * (len(start_parts) - common) + target_parts[common:]
     return "/".join(parts) or "."
-
-
-def _readlink(path: Path) -> str:
-    try:
-        return str(path.readlink())
-    except OSError:
-        return "?"
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)

@@ -28,12 +28,13 @@ syntax outside single quotes -- an operator or redirection (`&&`, `||`, `|`, `;`
 `>`, `(`, `)`), a glob (`*`, `?`, and in CLI v2 `[`; in 2.0 `[` opens a group), an expansion
 (`$NAME`, `${...}`, `$(...)`, backticks, also inside double quotes; `$'...'`), `~` starting
 a word, or a leading `NAME=value` assignment -- also gets `CommandTemplate.script`: the source
-re-read with bash's quoting (`runner.template_shell`), to run as `bash -c SCRIPT`. Only the words
-(`parts`) decide shell mode, so a command without shell syntax renders exactly as before.
+re-read with bash's quoting (`runner.template_shell`), to run as `bash -c SCRIPT`. Only the
+words (`parts`) decide shell mode, so a command without shell syntax renders exactly as before.
 
 - The script keeps the source as written: the user's quotes, operators, comments and
   newlines, which separate commands as in bash. Both readings share one set of placeholder,
-  escape and group positions (the `Unit`s of `runner.template_syntax`), so they cannot disagree on what is a placeholder.
+  escape and group positions (`runner.template_syntax` units), so they cannot disagree on
+  what is a placeholder.
 - Each placeholder keeps its quoting context (unquoted, "...", '...', $'...') so the renderer
   can quote its value as one word that bash never expands, splits or globs.
 - The escapes `[[`, `]]`, `{{`, `}}` become the bare character, which bash reads as it would
