@@ -14,6 +14,7 @@ from runner.cache.history import record_last_run
 from runner.cache.keys import KeyParts
 from runner.cache.publish import UnpublishableOutput
 from runner.cache.store import CacheStore, DamagedEntryError, Entry
+from runner.deliver import deliver
 from runner.errors import InterruptedRun, NotCachedError
 from runner.job import Job, RunOptions, prepare_job
 from runner.launch import LaunchContext, process_launch
@@ -50,12 +51,12 @@ def _run_job(job: Job) -> RunResult:
         return _serve_required(job)
     problems: list[str] = []
     if store is None or parts is None:
-        result = _execute(job)
+        result = _delivered(job, _execute(job))
     else:
         if job.spec.is_deterministic:
             result = _cached_or_executed(job, store, parts)
         else:
-            result = _execute(job)
+            result = _delivered(job, _execute(job))
         record_last_run(store.root, job.spec, parts, result.status.value)
         problems = store.problems
     notes = [*job.environment.notes, *result.notes, *problems]
@@ -88,7 +89,7 @@ def _cached_or_executed(job: Job, store: CacheStore, parts: KeyParts) -> RunResu
             return result
         if force:
             store.remove(key)
-        return _publish(store, job, result, parts)
+        return _delivered(job, _publish(store, job, result, parts))
 
 
 def _try_serve(job: Job, store: CacheStore, key: str) -> RunResult | None:
@@ -192,13 +193,11 @@ def _serve_into(
     job: Job, store: CacheStore, entry: Entry, run_dir: RunDir, started: float
 ) -> RunResult:
     spec = job.spec
-    output_paths = {
-        out.name: job.bindings.outputs.get(out.name) or run_dir.outputs / out.python_name
-        for out in spec.outputs
-    }
-    for out in spec.outputs:
-        output_paths[out.name].parent.mkdir(parents=True, exist_ok=True)
+    output_paths = {out.name: _work_path(out, job.bindings, run_dir) for out in spec.outputs}
+    for path in output_paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
     store.materialize(entry, output_paths)
+    output_paths = _deliver(job, output_paths)
     source = entry.meta.get("workdir", "an earlier run")
     note = f"served from the cache: entry {entry.key}, produced by {source}"
     run_dir.log.write_text(f"{now()} runner {note}\n", encoding="utf-8")
@@ -254,17 +253,41 @@ def _status(
 
 
 def _place_outputs(spec: ModuleSpec, bindings: Bindings, run_dir: RunDir) -> dict[str, Path]:
-    """Every output gets a path: the user's choice, else a folder (or file) in the run dir."""
+    """Where the module writes each output: always a fresh place in the run folder (an empty
+    folder, or a file path), delivered to a place chosen with -o after success."""
     paths: dict[str, Path] = {}
     for output in spec.outputs:
-        path = bindings.outputs.get(output.name) or run_dir.outputs / output.python_name
-        _prepare_output(output, path)
+        path = _work_path(output, bindings, run_dir)
+        if output.is_file:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            path.mkdir(parents=True)
         paths[output.name] = path
     return paths
 
 
-def _prepare_output(output: OutputPort, path: Path) -> None:
-    if output.is_file:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    else:
-        path.mkdir(parents=True, exist_ok=True)
+def _work_path(output: OutputPort, bindings: Bindings, run_dir: RunDir) -> Path:
+    folder = run_dir.outputs / output.python_name
+    chosen = bindings.outputs.get(output.name)
+    if output.is_file and chosen is not None:
+        return folder / chosen.name  # the module sees the file name the user chose
+    return folder
+
+
+def _deliver(job: Job, produced: Mapping[str, Path]) -> dict[str, Path]:
+    """Outputs at their final places: those chosen with -o receive what the run produced."""
+    final = dict(produced)
+    for name, destination in job.bindings.outputs.items():
+        deliver(produced[name], destination)
+        final[name] = destination
+    return final
+
+
+def _delivered(job: Job, result: RunResult) -> RunResult:
+    """A successful executed run with its outputs delivered (after it was published: the
+    cache takes what the module produced in its run folder, never what lay at a destination)."""
+    if result.status is not Status.SUCCEEDED or not job.bindings.outputs:
+        return result
+    produced = {out.name: result.outputs[out.python_name] for out in job.spec.outputs}
+    final = _deliver(job, produced)
+    return replace(result, outputs={out.python_name: final[out.name] for out in job.spec.outputs})

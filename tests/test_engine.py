@@ -167,7 +167,10 @@ def test_timeout_kills_the_whole_tree(write_module: Callable[..., Path], tmp_pat
     assert time.monotonic() - started < 30
     assert result.status is runner.Status.FAILED
     assert result.message.startswith("timed out after 1.5 s")
-    grandchild = int((tmp_path / "out" / "pid").read_text())
+    # A failed run delivers nothing to the chosen place: its outputs stay in the run folder.
+    assert not (tmp_path / "out").exists()
+    assert result.outputs["output_dir"] == tmp_path / "run" / "outputs" / "output_dir"
+    grandchild = int((result.outputs["output_dir"] / "pid").read_text())
     assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == "zombie"
 
 
@@ -250,3 +253,22 @@ def test_mpi_runs_every_rank(write_module: Callable[..., Path], tmp_path: Path) 
     assert result.ok, result.log.read_text()
     assert sorted(p.name for p in result.outputs["out"].iterdir()) == ["rank-0", "rank-1"]
     assert result.argv[1:3] == ("-n", "2")
+
+
+def test_chosen_output_place_receives_only_what_the_run_produced(
+    write_module: Callable[..., Path], tmp_path: Path
+) -> None:
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    (chosen / "mine.txt").write_text("the user's own file")
+    module = probe_module(write_module)
+    first = module.run(outputs={"output_dir": chosen}, quiet=True)
+    assert first.ok and first.outputs["output_dir"] == chosen
+    assert sorted(p.name for p in chosen.iterdir()) == ["mine.txt", "probe.json"]
+    assert (chosen / "mine.txt").read_text() == "the user's own file"
+    # What the module saw was an empty folder of its run, and that is what was cached.
+    produced = first.workdir / "outputs" / "output_dir"
+    assert sorted(p.name for p in produced.iterdir()) == ["probe.json"]
+    again = module.run(outputs={"output_dir": chosen}, quiet=True)
+    assert again.cached and again.outputs["output_dir"] == chosen
+    assert sorted(p.name for p in chosen.iterdir()) == ["mine.txt", "probe.json"]
