@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.env.base import Runtime
-from runner.env.container import ContainerInvocation, run_container
+from runner.env.container import ALL_GPUS, ContainerInvocation, run_container
 from runner.launch import Launch, LaunchContext, command, install_driver
+from runner.spec.model import ModuleSpec
 
 ROOT = "/mnt/runner"
 
@@ -104,7 +105,7 @@ def container_launch(context: LaunchContext, runtime: Runtime) -> Launch:
         log_path=context.log,
         timeout=context.timeout,
         echo=context.echo,
-        gpus=spec.resources.gpu_count,
+        gpus=gpu_request(spec),
         shm_size=spec.resources.shm_size,
     )
     _write_rerun(context.rerun_script, invocation, paths)
@@ -122,6 +123,16 @@ def container_launch(context: LaunchContext, runtime: Runtime) -> Launch:
         },
     }
     return Launch(tuple(argv), details, lambda: run_container(invocation), lambda: _unstage(paths))
+
+
+def gpu_request(spec: ModuleSpec) -> int:
+    """GPUs to ask for: the spec's count, else all of them for a GPU image (AzureML's curated
+    GPU images are named for CUDA), else none."""
+    if spec.resources.gpu_count:
+        return spec.resources.gpu_count
+    env = spec.environment
+    names = " ".join(filter(None, (env.image, env.base_image, env.named))).lower()
+    return ALL_GPUS if any(word in names for word in ("cuda", "gpu")) else 0
 
 
 def _unstage(paths: Layout) -> None:

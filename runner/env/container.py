@@ -50,7 +50,8 @@ _INIT_FATAL = re.compile(r"\[FATAL tini \(\d+\)\] exec (.*) failed: (.*)")
 @dataclass(frozen=True)
 class ContainerInvocation:
     """One command to run in a container. `mounts` are (host path, container path, read-only);
-    `user` is "uid:gid"; `gpus` > 0 asks for that many NVIDIA GPUs when the host has any."""
+    `user` is "uid:gid"; `gpus` > 0 asks for that many NVIDIA GPUs when the host has any,
+    ALL_GPUS (-1) for all of them."""
 
     image: str
     argv: tuple[str, ...]
@@ -77,6 +78,9 @@ def container_name(module: str) -> str:
     """`runner-<module>-<random>`, within docker's name alphabet."""
     slug = "".join(c if c.isalnum() else "-" for c in module.lower()).strip("-")[:40]
     return f"runner-{slug or 'module'}-{secrets.token_hex(4)}"
+
+
+ALL_GPUS = -1  # docker's count for "every GPU the host has"
 
 
 def host_has_gpu() -> bool:
@@ -152,12 +156,13 @@ class _ContainerRun:
             for host, target, read_only in inv.mounts
         ]
         device_requests = None
-        if inv.gpus > 0:
+        if inv.gpus != 0:
+            wanted = "all" if inv.gpus == ALL_GPUS else str(inv.gpus)
             if host_has_gpu():
                 device_requests = [DeviceRequest(count=inv.gpus, capabilities=[["gpu"]])]
-                self.log.note(f"gpus: {inv.gpus} requested")
+                self.log.note(f"gpus: {wanted} requested")
             else:
-                self.log.note(f"gpus: {inv.gpus} requested, but this host has no NVIDIA GPU")
+                self.log.note(f"gpus: {wanted} requested, but this host has no NVIDIA GPU")
         host_config = self.api.create_host_config(
             mounts=mounts,
             init=True,

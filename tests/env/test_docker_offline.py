@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,29 @@ def test_windows_environment_is_unsupported(tmp_path: Path, monkeypatch) -> None
     request = EnvRequest(spec=spec, source=tmp_path / "m.yaml")
     with pytest.raises(UnsupportedError, match="windows container"):
         DockerBackend().ensure(request, EnvStore(tmp_path / "envs"), None)
+
+
+@pytest.mark.parametrize(
+    ("environment", "gpu_count", "expected"),
+    [
+        ("image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04", 0, 0),
+        ("image: mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04", 0, -1),
+        ("image: example.org/trainer-gpu:2", 0, -1),
+        ("image: example.org/trainer-gpu:2", 2, 2),
+        ("image: example.org/cpu:1", 1, 1),
+    ],
+)
+def test_gpu_request_from_resources_or_a_gpu_image(
+    write_module: Callable[..., Path], environment: str, gpu_count: int, expected: int
+) -> None:
+    from runner.container_launch import gpu_request
+    from runner.spec.load import load_spec
+
+    spec = write_module(
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
+        "type: command\nname: gpu\nversion: 1\n"
+        f"environment:\n  {environment}\n"
+        f"resources: {{gpu_count: {gpu_count}}}\n"
+        "command: python -c pass\n"
+    )
+    assert gpu_request(load_spec(spec)) == expected
