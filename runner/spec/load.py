@@ -68,7 +68,7 @@ def detect_generation(root: Node) -> Generation:
         if base == "pipeline":
             raise type_node.error(
                 "this is a pipeline job, not a module",
-                "pipelines are not supported yet: run its components one by one",
+                "run it with `runner pipeline run` (a pipeline cannot be a step of another one)",
             )
         if base in _COMPONENT2_TYPES:
             return Generation.COMPONENT_2
@@ -111,7 +111,7 @@ def _from_schema(root: Node) -> Generation | None:
     if "pipelinejob" in schema:
         raise node.error(
             "this is a pipeline job, not a module",
-            "pipelines are not supported yet: run its components one by one",
+            "run it with `runner pipeline run` (a pipeline cannot be a step of another one)",
         )
     if "azuremlschemas" in schema and "commandcomponent" in schema:
         return Generation.CLI_V2

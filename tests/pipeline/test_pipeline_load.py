@@ -262,7 +262,7 @@ ERRORS = {
         HEAD + "jobs:\n  a: {component: ./broken.yml}\n",
         "{p}:3:18: jobs.a.component: step 'a': cannot load component './broken.yml':"
         " {ws}/broken.yml:1:7: type: this is a pipeline job, not a module\n"
-        "  hint: pipelines are not supported yet: run its components one by one",
+        "  hint: run it with `runner pipeline run` (a pipeline cannot be a step of another one)",
     ),
     "expression inside text": (
         HEAD + "jobs:\n  a:\n    component: ./split/split.yaml\n"

@@ -30,7 +30,9 @@ SHAPES = (
     " component ($schema .../CommandComponent.json or type: CommandComponent) or a CLI v2"
     " component (type: command)"
 )
-PIPELINE_HINT = "  hint: pipelines are not supported yet: run its components one by one"
+PIPELINE_HINT = (
+    "  hint: run it with `runner pipeline run` (a pipeline cannot be a step of another one)"
+)
 PLACEHOLDER_HINT = (
     "  hint: placeholders are {inputValue: Name}, {inputPath: Name} and {outputPath: Name}"
 )
