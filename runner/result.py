@@ -13,6 +13,9 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     CACHED = "cached"
 
+    def __str__(self) -> str:
+        return str(self.value)
+
 
 @dataclass(frozen=True)
 class RunResult:
