@@ -59,7 +59,8 @@ def _run_job(job: Job) -> RunResult:
             result = _delivered(job, _execute(job))
         record_last_run(store.root, job.spec, parts, result.status.value)
         problems = store.problems
-    notes = [*job.environment.notes, *result.notes, *problems]
+    plan_notes = job.plan.warnings if job.plan else ()
+    notes = [*job.environment.notes, *plan_notes, *result.notes, *problems]
     return replace(result, notes=tuple(notes)) if notes else result
 
 

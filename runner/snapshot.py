@@ -57,6 +57,7 @@ from runner.snapshot_model import (
 )
 from runner.snapshot_write import ZIP_DATE_TIME, materialize
 from runner.spec.model import CodeSpec
+from runner.workdir import is_runner_folder
 
 __all__ = [
     "EXEC_MODE",
@@ -239,6 +240,8 @@ def _walk(
             ):
                 continue
             path = Path(child.path)
+            if is_dir and is_runner_folder(path):
+                continue  # runner's own runs or cache: never code, and changed by every run
             if is_dir:
                 pending.append((path, relpath + "/", inner))
             elif child.is_symlink():

@@ -16,6 +16,18 @@ from runner.childenv import EnvOverrides
 from runner.errors import BindingError
 
 RUNS_DIR_VARIABLE = "RUNNER_RUNS_DIR"
+# Marks a folder holding run folders, so a code snapshot never takes it in (a runs folder
+# inside a module's own folder would otherwise change its snapshot on every run).
+RUNS_MARKER = ".runner-runs"
+
+
+def is_runner_folder(path: Path) -> bool:
+    """A folder runner made for its own use: a runs folder, a run folder, or a cache."""
+    return (
+        (path / RUNS_MARKER).exists()
+        or (path / "CACHEDIR.TAG").is_file()
+        or ((path / ".runner").is_dir() and (path / "run.json").is_file())
+    )
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ def new_run_name(module_name: str, now: datetime) -> str:
 def create_run_dir(workdir: Path | None, runs_root: Path, module_name: str) -> RunDir:
     """Make a fresh run directory; an existing non-empty one is refused, never overwritten."""
     if workdir is None:
+        mark_runs_root(runs_root)
         root = runs_root / new_run_name(module_name, datetime.now(timezone.utc))
     else:
         root = workdir.expanduser().resolve()
@@ -79,6 +92,17 @@ def create_run_dir(workdir: Path | None, runs_root: Path, module_name: str) -> R
     run_dir.outputs.mkdir()
     run_dir.internal.mkdir()
     return run_dir
+
+
+def mark_runs_root(runs_root: Path) -> None:
+    marker = runs_root / RUNS_MARKER
+    if marker.exists():
+        return
+    try:
+        runs_root.mkdir(parents=True, exist_ok=True)
+        marker.write_text("Run folders made by runner; code snapshots leave this out.\n")
+    except OSError as exc:
+        raise BindingError(f"cannot create the runs folder {runs_root}: {exc.strerror}") from None
 
 
 def write_json_atomic(path: Path, data: object) -> None:

@@ -276,3 +276,16 @@ def test_eight_concurrent_identical_runs_execute_once(counter: Counter, tmp_path
     assert sorted(r["status"] for r in results) == ["cached"] * 7 + ["succeeded"]
     for result in results:
         assert json.loads(Path(result["outputs"]["summary"]).read_text())["total"] == 5
+
+
+def test_runs_folder_inside_the_module_folder_stays_out_of_the_snapshot(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default runs folder is ./runs: running from the module's own folder puts it there.
+    monkeypatch.delenv("RUNNER_RUNS_DIR")
+    monkeypatch.chdir(counter.spec_path.parent)
+    first = counter.module.run(data=counter.data, quiet=True)
+    assert first.workdir.parent == counter.spec_path.parent / "runs"
+    assert not (first.workdir / "snapshot" / "runs").exists()
+    again = counter.module.run(data=counter.data, quiet=True)
+    assert again.cached, again.notes

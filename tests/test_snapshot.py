@@ -531,3 +531,19 @@ def test_unreadable_included_file_names_the_include(repo: Path) -> None:
         f"{ORIGIN}:1: additional include '../../assets/LICENSE': cannot read "
         f"{(repo / 'assets/LICENSE').resolve()}: Permission denied"
     )
+
+
+def test_runner_folders_inside_the_code_are_left_out(repo: Path) -> None:
+    base = train(repo)
+    write(base / "runs/.runner-runs", "")
+    write(base / "runs/train-1/outputs/model.bin", "weights")
+    write(base / "cache/CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n")
+    write(base / "cache/objects/ab/cd", "x")
+    write(base / "mywork/run.json", "{}")
+    write(base / "mywork/.runner/parallel_run.py", "")
+    write(base / "notes/run.json", "{}")  # a user's own file of that name is code
+    assert paths(plan_snapshot(code(base))) == [
+        "notes/run.json",
+        "train.py",
+        "utils/helpers.py",
+    ]

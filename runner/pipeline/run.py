@@ -36,7 +36,7 @@ from runner.pipeline.model import (
 )
 from runner.pipeline.state import PipelineResult, StepResult, StepState, write_record
 from runner.pipeline.validate import validate
-from runner.workdir import default_runs_root, new_run_name
+from runner.workdir import default_runs_root, mark_runs_root, new_run_name
 
 RECORD = "pipeline.json"
 
@@ -148,6 +148,7 @@ def run_pipeline(
     for name in force:
         pipeline.step(name)
     root = runs_root or default_runs_root(os.environ, base_dir)
+    mark_runs_root(root)
     run_dir = root / new_run_name(_slug(pipeline.name), datetime.now(timezone.utc))
     (run_dir / "steps").mkdir(parents=True)
     state = _Run(
