@@ -12,8 +12,12 @@ from runner.coerce import label
 from runner.errors import BindingError
 from runner.spec.model import FILE_PORT_TYPES, InputPort, ModuleSpec, OutputPort
 
-# Port types that take either a file or a folder, so a file is fine even without AnyFile.
-_EITHER_KIND_PORT_TYPES = frozenset({"path", "custom_model"})
+# Port types that take either a file or a folder, so a file is fine even without AnyFile. A
+# legacy input declared with a parameter type but used as {inputPath: ...} is a port of
+# unknown kind: either is accepted too.
+_EITHER_KIND_PORT_TYPES = frozenset(
+    {"path", "custom_model", "string", "integer", "int", "float", "boolean", "enum", "mode"}
+)
 
 
 def bind_ports(

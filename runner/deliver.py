@@ -19,6 +19,7 @@ from runner.errors import RunnerError
 
 def deliver(produced: Path, destination: Path) -> None:
     """Put `produced` (a file or a folder tree) at `destination`."""
+    check_destination(produced, destination)
     try:
         if produced.is_dir() and not produced.is_symlink():
             _deliver_tree(produced, destination)
@@ -30,6 +31,18 @@ def deliver(produced: Path, destination: Path) -> None:
             f"cannot place the output at {destination}: {exc.strerror or exc}",
             f"the output is in the run folder: {produced}",
         ) from None
+
+
+def check_destination(produced: Path, destination: Path) -> None:
+    """Refuse a destination strictly inside the folder it would receive: the copy would land in
+    the tree being copied (and, walked again, nest itself until paths grow too long)."""
+    source, target = produced.resolve(), destination.resolve()
+    if target != source and target.is_relative_to(source):
+        raise RunnerError(
+            f"cannot place the output at {destination}: it is inside the output's own folder "
+            f"{produced}",
+            "choose a place outside the run's output folder (or that folder itself)",
+        )
 
 
 def _deliver_tree(produced: Path, destination: Path) -> None:

@@ -18,6 +18,7 @@ from runner.cache.location import default_cache_root
 from runner.cache.state import StateDB
 from runner.cache.store import CacheStore
 from runner.config import load_settings
+from runner.deliver import check_destination
 from runner.env.store import EnvStore
 from runner.environment import EnvChoice, choose_environment
 from runner.launch import PARALLEL_DRIVER, command, mpi_launcher, refuse_unrunnable
@@ -73,6 +74,8 @@ def prepare_job(
     base_dir = options.base_dir or Path.cwd()
     refuse_unrunnable(spec)
     bindings = bind(spec, values, outputs, base_dir=base_dir)
+    if options.workdir is not None:
+        _check_destinations(spec, bindings, RunDir(options.workdir.expanduser().resolve()))
     settings = load_settings(
         os.environ,
         env=options.env,
@@ -113,6 +116,15 @@ def prepare_job(
         parts=parts,
         hashed_bytes=store.state.stats.bytes_read if store else 0,
     )
+
+
+def _check_destinations(spec: ModuleSpec, bindings: Bindings, run_dir: RunDir) -> None:
+    """With a known run folder, an output placed inside the folder the module writes it to is
+    refused before anything runs (delivery would refuse it after the run)."""
+    for out in spec.outputs:
+        destination = bindings.outputs.get(out.name)
+        if destination is not None and not out.is_file:
+            check_destination(run_dir.outputs / out.python_name, destination)
 
 
 def plan_with_memo(spec: ModuleSpec, state: StateDB | None) -> SnapshotPlan | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import threading
 from collections.abc import Callable, Mapping
@@ -159,7 +160,8 @@ def process_overrides(context: LaunchContext, runtime: Runtime) -> EnvOverrides:
     for name in ("python", "python3"):
         shim = shims / name
         # A wrapper, not a symlink: a symlinked venv interpreter would lose its venv.
-        shim.write_text(f'#!/bin/sh\nexec "{runtime.python}" "$@"\n', encoding="utf-8")
+        interpreter = shlex.quote(runtime.python)
+        shim.write_text(f'#!/bin/sh\nexec {interpreter} "$@"\n', encoding="utf-8")
         shim.chmod(0o755)
     values = {"PYTHONUNBUFFERED": "1", "RUNNER_RUN_DIR": str(context.root)}
     values.update(runtime.variables)

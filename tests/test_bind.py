@@ -579,3 +579,14 @@ def test_bindings_are_read_only() -> None:
     copied = Bindings(source)
     source["a"] = 5
     assert copied.values == {"a": 1}
+
+
+def test_a_parameter_typed_input_used_as_a_path_takes_a_file_or_a_folder(tmp_path: Path) -> None:
+    # Legacy specs in the wild declare `type: String` and use the input as {inputPath: ...}:
+    # it is a port, of unknown kind.
+    spec = module(port("Model file", "String"))
+    (tmp_path / "model.pkl").write_text("x")
+    (tmp_path / "models").mkdir()
+    for given in ("model.pkl", "models"):
+        bindings = bind(spec, {"model_file": given}, base_dir=tmp_path)
+        assert bindings.inputs["Model file"] == tmp_path / given

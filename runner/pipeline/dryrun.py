@@ -72,8 +72,9 @@ def dry_run(
                 reason = f"its inputs come from {', '.join(sorted(waiting))}, which would run"
                 plans.append(StepPlan(name, "run after upstream", command, (reason,)))
                 continue
-            command = shlex.join(preview_command(step.module, values, None, base_dir))
-            job = prepare_job(step.module, values, None, options)
+            module = step.effective_module
+            command = shlex.join(preview_command(module, values, None, base_dir))
+            job = prepare_job(module, values, None, options)
             try:
                 explanation, entry = explain_job(job)
                 if entry is not None and job.store is not None:

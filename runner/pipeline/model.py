@@ -13,7 +13,7 @@ import graphlib
 import heapq
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -97,6 +97,15 @@ class Step:
         # Read-only copies: a frozen step must not change behind a scheduler's back.
         for name in ("bindings", "environment_variables", "outputs"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    @property
+    def effective_module(self) -> ModuleSpec:
+        """The module as this step runs it: the step's environment variables over the
+        module's own (they are part of its cache key, so a dry run must see them too)."""
+        if not self.environment_variables:
+            return self.module
+        merged = {**dict(self.module.environment_variables), **self.environment_variables}
+        return replace(self.module, environment_variables=tuple(sorted(merged.items())))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import traceback
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -255,10 +256,7 @@ def _run_step(state: _Run, name: str) -> StepResult:
     """One step, in a worker thread: never raises, every outcome is a StepResult."""
     step = state.pipeline.step(name)
     started = time.time()
-    module = step.module
-    if step.environment_variables:
-        merged = {**dict(module.environment_variables), **step.environment_variables}
-        module = replace(module, environment_variables=tuple(sorted(merged.items())))
+    module = step.effective_module
     options = replace(
         state.options,
         workdir=state.run_dir / "steps" / name,
@@ -277,6 +275,13 @@ def _run_step(state: _Run, name: str) -> StepResult:
         message = exc.message
         if name in state.selection.cached_only:
             message += " (it is upstream of the selected steps: run it, or widen the selection)"
+        return StepResult(
+            name, StepState.FAILED, message=message, started_at=started, ended_at=time.time()
+        )
+    except Exception as exc:  # a bug in runner: this step fails, the others are still recorded
+        trace = state.run_dir / "steps" / f"{name}.crash.log"
+        trace.write_text(traceback.format_exc(), encoding="utf-8")
+        message = f"internal error ({type(exc).__name__}: {exc}); the traceback is in {trace}"
         return StepResult(
             name, StepState.FAILED, message=message, started_at=started, ended_at=time.time()
         )

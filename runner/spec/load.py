@@ -29,6 +29,10 @@ _SHAPES = (
     " component ($schema .../CommandComponent.json or type: CommandComponent) or a CLI v2"
     " component (type: command)"
 )
+_PREVIEW_HINT = (
+    "the CLI v2 preview's `type: command_component` is `type: command` in CLI v2"
+    " (and `code: {local_path: ./src}` is `code: ./src`)"
+)
 _LOADERS: dict[Generation, Callable[[Document], ModuleSpec]] = {
     Generation.LEGACY: legacy.load,
     Generation.COMPONENT_2: component2.load,
@@ -82,6 +86,11 @@ def detect_generation(root: Node) -> Generation:
             "not a module spec: 'moduleIdentifier' is not a known key",
             "did you mean amlModuleIdentifier?",
         )
+    if type_node is not None:
+        # A `type` is there but names no module kind: say so, where it is written.
+        written = type_node.text() if not type_node.is_map() else "a mapping"
+        hint = _PREVIEW_HINT if written.strip().lower() == "command_component" else _SHAPES
+        raise type_node.error(f"not a module spec: unknown type {written!r}", hint)
     raise root.error("not a module spec: no amlModuleIdentifier, $schema or type", _SHAPES)
 
 

@@ -325,3 +325,36 @@ def test_step_environment_variables_reach_the_step(diamond: Diamond) -> None:
     diamond.path.write_text(textwrap.dedent(text))
     result = diamond.run(continue_on_failure=True)
     assert states(result)["side"] == "failed"
+
+
+def test_dry_run_counts_step_environment_variables_as_the_run_does(diamond: Diamond) -> None:
+    from runner.pipeline.dryrun import dry_run
+
+    text = diamond.path.read_text().replace(
+        "    inputs: {tag: side}",
+        "    inputs: {tag: side}\n    environment_variables: {SIDE_NOTE: hello}",
+    )
+    diamond.path.write_text(textwrap.dedent(text))
+    assert diamond.run().ok
+    plans = {plan.name: plan for plan in dry_run(load_pipeline(diamond.path)).steps}
+    assert plans["side"].would == "hit", plans["side"].reasons
+    assert {plan.would for plan in plans.values()} == {"hit"}
+
+
+def test_a_bug_in_one_step_fails_that_step_only(
+    diamond: Diamond, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runner.pipeline.run as scheduler
+
+    real = scheduler.run_module
+
+    def flaky(module: object, values: dict[str, object], *args: object) -> object:
+        if values.get("tag") == "side":
+            raise RuntimeError("boom")
+        return real(module, values, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scheduler, "run_module", flaky)
+    result = diamond.run(continue_on_failure=True)
+    assert states(result)["side"] == "failed"
+    assert result.steps["side"].message.startswith("internal error (RuntimeError: boom)")
+    assert states(result)["join"] == "succeeded"

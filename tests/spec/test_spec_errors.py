@@ -57,6 +57,19 @@ CASES = {
         {},
         "{spec}:1:1: not a module spec: no amlModuleIdentifier, $schema or type\n" + SHAPES,
     ),
+    # The CLI v2 preview wrote `type: command_component`: the type is there, just unknown.
+    "unknown type, no schema": (
+        "type: command_component\nname: hello\ncommand: python hello.py\n",
+        {},
+        "{spec}:1:7: type: not a module spec: unknown type 'command_component'\n"
+        "  hint: the CLI v2 preview's `type: command_component` is `type: command` in"
+        " CLI v2 (and `code: {local_path: ./src}` is `code: ./src`)",
+    ),
+    "unknown type, no schema, other value": (
+        "type: spark\nname: x\n",
+        {},
+        "{spec}:1:7: type: not a module spec: unknown type 'spark'\n" + SHAPES,
+    ),
     "pipeline job": (
         "type: pipeline\njobs: {}\n",
         {},
