@@ -15,14 +15,13 @@ Layout (spec reference, section 6: snapshot, read-only inputs, read-write output
 from __future__ import annotations
 
 import os
-import secrets
 import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.env.base import Runtime
-from runner.env.container import ALL_GPUS, ContainerInvocation, run_container
+from runner.env.container import ALL_GPUS, ContainerInvocation, container_name, run_container
 from runner.launch import Launch, LaunchContext, command, install_driver
 from runner.spec.model import ModuleSpec
 
@@ -92,7 +91,7 @@ def container_launch(context: LaunchContext, runtime: Runtime) -> Launch:
         "HOME": "/tmp",  # the calling uid has no home in the image
         **dict(spec.environment_variables),
     }
-    name = f"runner-{_slug(spec.name)}-{secrets.token_hex(4)}"
+    name = container_name(spec.name)
     user = f"{os.getuid()}:{os.getgid()}"
     invocation = ContainerInvocation(
         image=runtime.image,
@@ -160,8 +159,3 @@ def _write_rerun(script: Path, invocation: ContainerInvocation, paths: Layout) -
         lines.insert(2, "# File outputs land in the run's .runner/file-outputs/ folder.")
     script.write_text("\n".join(lines) + "\n", encoding="utf-8")
     script.chmod(0o755)
-
-
-def _slug(name: str) -> str:
-    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-    return slug[:40] or "module"

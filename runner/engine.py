@@ -19,7 +19,7 @@ from runner.errors import InterruptedRun, NotCachedError
 from runner.job import Job, RunOptions, prepare_job
 from runner.launch import LaunchContext, process_launch
 from runner.result import RunResult, Status
-from runner.runrecord import module_slug, now, outcome_record, run_record
+from runner.runrecord import now, outcome_record, run_record
 from runner.snapshot import materialize
 from runner.spec.model import ModuleSpec, OutputPort
 from runner.workdir import RunDir, create_run_dir, write_json_atomic
@@ -108,7 +108,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     choice = job.environment
     # Built (or found) before the run folder exists: a failed build leaves no half-made run.
     runtime = choice.backend.ensure(choice.request, job.env_store, options.echo)
-    run_dir = create_run_dir(options.workdir, job.runs_root, module_slug(spec))
+    run_dir = create_run_dir(options.workdir, job.runs_root, spec.name)
     run_dir.snapshot.mkdir()
     if job.plan is not None:
         materialize(job.plan, run_dir.snapshot)
@@ -182,7 +182,7 @@ def _serve(job: Job, store: CacheStore, entry: Entry) -> RunResult:
     """A run whose outputs come from the cache: a run folder, outputs placed, nothing run."""
     started = time.monotonic()
     spec = job.spec
-    run_dir = create_run_dir(job.options.workdir, job.runs_root, module_slug(spec))
+    run_dir = create_run_dir(job.options.workdir, job.runs_root, spec.name)
     try:
         return _serve_into(job, store, entry, run_dir, started)
     except DamagedEntryError:

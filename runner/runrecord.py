@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from runner import __version__
 from runner.job import Job
-from runner.spec.model import ModuleSpec
 
 if TYPE_CHECKING:
     from runner.execute import Outcome
@@ -55,8 +54,3 @@ def outcome_record(outcome: Outcome, status: str, message: str) -> dict[str, obj
         "duration": round(outcome.duration, 3),
         "timed_out": outcome.timed_out,
     }
-
-
-def module_slug(spec: ModuleSpec) -> str:
-    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in spec.name.lower())
-    return slug.strip("_.") or "module"

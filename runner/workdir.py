@@ -67,9 +67,11 @@ def default_runs_root(environ: Mapping[str, str], cwd: Path) -> Path:
     return Path(configured).expanduser().resolve() if configured else cwd / "runs"
 
 
-def new_run_name(module_name: str, now: datetime) -> str:
+def new_run_name(name: str, now: datetime) -> str:
+    """`<name>-<time>-<random>`, the name made safe for a folder (module names are free text)."""
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.lower()).strip("_.")
     stamp = now.strftime("%Y%m%d-%H%M%S")
-    return f"{module_name}-{stamp}-{secrets.token_hex(3)}"
+    return f"{slug or 'run'}-{stamp}-{secrets.token_hex(3)}"
 
 
 def create_run_dir(workdir: Path | None, runs_root: Path, module_name: str) -> RunDir:

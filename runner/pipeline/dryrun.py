@@ -16,7 +16,7 @@ from pathlib import Path
 from runner.explain import explain_job
 from runner.job import RunOptions, prepare_job, preview_command
 from runner.pipeline.inputs import bind_inputs
-from runner.pipeline.model import Literal, ParentInput, Pipeline, Step, topological_order
+from runner.pipeline.model import Pipeline, step_values, topological_order
 from runner.pipeline.validate import validate
 from runner.show import template_text
 
@@ -66,7 +66,7 @@ def dry_run(
     with tempfile.TemporaryDirectory(prefix="runner-dry-run-") as scratch:
         for name in topological_order(pipeline):
             step = pipeline.step(name)
-            values, waiting = _values(pipeline, step, placed)
+            values, waiting = step_values(pipeline, step, placed)
             if waiting:
                 command = template_text(step.module.command)
                 reason = f"its inputs come from {', '.join(sorted(waiting))}, which would run"
@@ -92,22 +92,3 @@ def dry_run(
             would = "hit" if explanation.would_hit else "run"
             plans.append(StepPlan(name, would, command, explanation.reasons))
     return DryRun(tuple(plans))
-
-
-def _values(
-    pipeline: Pipeline, step: Step, placed: Mapping[tuple[str, str], Path]
-) -> tuple[dict[str, object], set[str]]:
-    values: dict[str, object] = {}
-    waiting: set[str] = set()
-    for key, binding in step.bindings.items():
-        if isinstance(binding, Literal):
-            values[key] = binding.value
-        elif isinstance(binding, ParentInput):
-            item = pipeline.find_input(binding.name)
-            if item is not None and item.default is not None:
-                values[key] = item.default
-        elif (binding.step, binding.output) in placed:
-            values[key] = placed[(binding.step, binding.output)]
-        else:
-            waiting.add(binding.step)
-    return values, waiting

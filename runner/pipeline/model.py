@@ -242,3 +242,27 @@ def upstream(pipeline: Pipeline, steps: Iterable[str]) -> set[str]:
 def downstream(pipeline: Pipeline, steps: Iterable[str]) -> set[str]:
     """The given steps and every step depending on them, transitively (`--from`)."""
     return _closure(pipeline, steps, dependents(pipeline))
+
+
+def step_values(
+    pipeline: Pipeline, step: Step, produced: Mapping[tuple[str, str], Path]
+) -> tuple[dict[str, object], set[str]]:
+    """The values for a step's inputs, and the upstream steps whose outputs are not there yet.
+
+    `produced` maps (step, ORIGINAL output name) to where that output is. A pipeline input
+    with no value leaves its binding out, so the module's own default or optionality applies.
+    """
+    values: dict[str, object] = {}
+    waiting: set[str] = set()
+    for key, binding in step.bindings.items():
+        if isinstance(binding, Literal):
+            values[key] = binding.value
+        elif isinstance(binding, ParentInput):
+            item = pipeline.find_input(binding.name)
+            if item is not None and item.default is not None:
+                values[key] = item.default
+        elif (binding.step, binding.output) in produced:
+            values[key] = produced[(binding.step, binding.output)]
+        else:
+            waiting.add(binding.step)
+    return values, waiting

@@ -21,17 +21,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from runner.engine import RunOptions, RunResult, run_module
+from runner.engine import RunOptions, run_module
 from runner.errors import InterruptedRun, PipelineError, RunnerError
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import (
-    Literal,
-    ParentInput,
     Pipeline,
-    Step,
-    StepOutput,
-    dependents,
+    dependencies,
     downstream,
+    step_values,
     topological_order,
     upstream,
 )
@@ -100,7 +97,8 @@ class _Run:
     display: Display
     header: dict[str, object]
     results: dict[str, StepResult] = field(default_factory=dict)
-    module_results: dict[str, RunResult] = field(default_factory=dict)
+    # (step, ORIGINAL output name) -> where that output is, once the step has a result.
+    produced: dict[tuple[str, str], Path] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.time)
 
@@ -112,10 +110,8 @@ class _Run:
     def snapshot(self, status: str) -> PipelineResult:
         outputs = {}
         for out in self.pipeline.outputs:
-            step = self.module_results.get(out.step)
-            port = self.pipeline.step(out.step).module.find_output(out.output)
-            if step is not None and port is not None:
-                outputs[out.name] = str(step.outputs[port.python_name])
+            if (out.step, out.output) in self.produced:
+                outputs[out.name] = str(self.produced[(out.step, out.output)])
         return PipelineResult(
             status=status,
             steps=dict(self.results),
@@ -150,7 +146,7 @@ def run_pipeline(
         pipeline.step(name)
     root = runs_root or default_runs_root(os.environ, base_dir)
     mark_runs_root(root)
-    run_dir = root / new_run_name(_slug(pipeline.name), datetime.now(timezone.utc))
+    run_dir = root / new_run_name(pipeline.name, datetime.now(timezone.utc))
     (run_dir / "steps").mkdir(parents=True)
     state = _Run(
         pipeline=pipeline,
@@ -230,24 +226,14 @@ def _ready(state: _Run, waiting: list[str], busy: int, jobs: int) -> list[str]:
         if len(ready) >= free:
             break
         needs = state.pipeline.step(name)
-        if all(state.results[dep].state.ok for dep in _deps(needs)):
+        if all(state.results[dep].state.ok for dep in dependencies(needs)):
             ready.append(name)
     return ready
 
 
-def _deps(step: Step) -> set[str]:
-    return {b.step for b in step.bindings.values() if isinstance(b, StepOutput)}
-
-
 def _abort_dependents(state: _Run, failed: str, waiting: list[str]) -> None:
-    graph = dependents(state.pipeline)
-    frontier, seen = [failed], set()
-    while frontier:
-        for child in graph[frontier.pop()]:
-            if child not in seen:
-                seen.add(child)
-                frontier.append(child)
-    for name in sorted(seen & set(waiting)):
+    affected = downstream(state.pipeline, [failed]) - {failed}
+    for name in sorted(affected & set(waiting)):
         waiting.remove(name)
         state.set(StepResult(name, StepState.ABORTED, message=f"upstream step {failed!r} failed"))
 
@@ -266,7 +252,9 @@ def _run_step(state: _Run, name: str) -> StepResult:
         cancel=state.cancel,
     )
     try:
-        values = _values(state, step)
+        values, waiting = step_values(state.pipeline, step, state.produced)
+        if waiting:  # the scheduler starts a step only after its upstream steps succeeded
+            raise PipelineError(f"step {name!r}: no result yet from {', '.join(sorted(waiting))}")
         outputs = {key: path for key, path in step.outputs.items() if path}
         result = run_module(module, values, outputs, options)
     except InterruptedRun:
@@ -285,7 +273,8 @@ def _run_step(state: _Run, name: str) -> StepResult:
         return StepResult(
             name, StepState.FAILED, message=message, started_at=started, ended_at=time.time()
         )
-    state.module_results[name] = result
+    for port in step.module.outputs:
+        state.produced[(name, port.name)] = result.outputs[port.python_name]
     return StepResult(
         name=name,
         state=StepState.CACHED if result.cached else (
@@ -301,26 +290,3 @@ def _run_step(state: _Run, name: str) -> StepResult:
         started_at=started,
         ended_at=time.time(),
     )  # fmt: skip
-
-
-def _values(state: _Run, step: Step) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for key, binding in step.bindings.items():
-        if isinstance(binding, Literal):
-            values[key] = binding.value
-        elif isinstance(binding, ParentInput):
-            item = state.pipeline.find_input(binding.name)
-            if item is not None and item.default is not None:
-                values[key] = item.default
-        else:
-            upstream_result = state.module_results.get(binding.step)
-            port = state.pipeline.step(binding.step).module.find_output(binding.output)
-            if upstream_result is None or port is None:
-                raise PipelineError(f"step {step.name!r}: no result from step {binding.step!r}")
-            values[key] = upstream_result.outputs[port.python_name]
-    return values
-
-
-def _slug(name: str) -> str:
-    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.lower())
-    return slug.strip("_.") or "pipeline"
