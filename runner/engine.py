@@ -16,12 +16,12 @@ from runner.cache.publish import UnpublishableOutput
 from runner.cache.store import CacheStore, DamagedEntryError, Entry
 from runner.deliver import deliver
 from runner.errors import InterruptedRun, NotCachedError
-from runner.job import Job, RunOptions, prepare_job
+from runner.job import Job, RunOptions, prepare_job, work_path
 from runner.launch import LaunchContext, process_launch
 from runner.result import RunResult, Status
 from runner.runrecord import now, outcome_record, run_record
 from runner.snapshot import materialize
-from runner.spec.model import ModuleSpec, OutputPort
+from runner.spec.model import ModuleSpec
 from runner.workdir import RunDir, create_run_dir, write_json_atomic
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def _serve_into(
     job: Job, store: CacheStore, entry: Entry, run_dir: RunDir, started: float
 ) -> RunResult:
     spec = job.spec
-    output_paths = {out.name: _work_path(out, job.bindings, run_dir) for out in spec.outputs}
+    output_paths = {out.name: work_path(out, job.bindings, run_dir) for out in spec.outputs}
     for path in output_paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
     store.materialize(entry, output_paths)
@@ -258,21 +258,13 @@ def _place_outputs(spec: ModuleSpec, bindings: Bindings, run_dir: RunDir) -> dic
     folder, or a file path), delivered to a place chosen with -o after success."""
     paths: dict[str, Path] = {}
     for output in spec.outputs:
-        path = _work_path(output, bindings, run_dir)
+        path = work_path(output, bindings, run_dir)
         if output.is_file:
             path.parent.mkdir(parents=True, exist_ok=True)
         else:
             path.mkdir(parents=True)
         paths[output.name] = path
     return paths
-
-
-def _work_path(output: OutputPort, bindings: Bindings, run_dir: RunDir) -> Path:
-    folder = run_dir.outputs / output.python_name
-    chosen = bindings.outputs.get(output.name)
-    if output.is_file and chosen is not None:
-        return folder / chosen.name  # the module sees the file name the user chose
-    return folder
 
 
 def _deliver(job: Job, produced: Mapping[str, Path]) -> dict[str, Path]:

@@ -23,7 +23,7 @@ from runner.env.store import EnvStore
 from runner.environment import EnvChoice, choose_environment
 from runner.launch import PARALLEL_DRIVER, command, mpi_launcher, refuse_unrunnable
 from runner.snapshot import SnapshotPlan, plan_snapshot
-from runner.spec.model import JobType, ModuleSpec
+from runner.spec.model import JobType, ModuleSpec, OutputPort
 from runner.workdir import RunDir, default_runs_root
 
 
@@ -142,17 +142,24 @@ def preview_command(
     outputs: Mapping[str, object] | None = None,
     base_dir: Path | None = None,
 ) -> list[str]:
-    """The argv a run would execute, without creating anything; outputs not placed by the
-    caller are shown relative to the run folder (`outputs/<name>`)."""
+    """The argv a run would execute, without creating anything; outputs are shown where the
+    module writes them, relative to its run folder (`outputs/<name>`)."""
     bindings = bind(spec, values, outputs, base_dir=base_dir or Path.cwd())
     placeholder = RunDir(Path())
     return command(
         spec,
         bindings.values,
         {name: str(path) for name, path in bindings.inputs.items()},
-        {
-            out.name: str(bindings.outputs.get(out.name) or placeholder.outputs / out.python_name)
-            for out in spec.outputs
-        },
+        {out.name: str(work_path(out, bindings, placeholder)) for out in spec.outputs},
         str(placeholder.internal / PARALLEL_DRIVER.name),
     )
+
+
+def work_path(output: OutputPort, bindings: Bindings, run_dir: RunDir) -> Path:
+    """Where the module writes an output: always inside its run folder (a place chosen with
+    -o receives it after success); a file output keeps the file name the user chose."""
+    folder = run_dir.outputs / output.python_name
+    chosen = bindings.outputs.get(output.name)
+    if output.is_file and chosen is not None:
+        return folder / chosen.name
+    return folder
