@@ -10,14 +10,7 @@ from pathlib import Path
 
 from runner.coerce import label
 from runner.errors import BindingError
-from runner.spec.model import FILE_PORT_TYPES, InputPort, ModuleSpec, OutputPort
-
-# Port types that take either a file or a folder, so a file is fine even without AnyFile. A
-# legacy input declared with a parameter type but used as {inputPath: ...} is a port of
-# unknown kind: either is accepted too.
-_EITHER_KIND_PORT_TYPES = frozenset(
-    {"path", "custom_model", "string", "integer", "int", "float", "boolean", "enum", "mode"}
-)
+from runner.spec.model import InputPort, ModuleSpec, OutputPort, port_kind
 
 
 def bind_ports(
@@ -78,8 +71,7 @@ def _port_path(port: InputPort, raw: object, base: Path, what: str) -> Path:
 
 
 def _accepts_file(port: InputPort) -> bool:
-    kinds = FILE_PORT_TYPES | _EITHER_KIND_PORT_TYPES
-    return not port.types or any(t.lower() in kinds for t in port.types)
+    return not port.types or any(port_kind(t) != "folder" for t in port.types)
 
 
 def _single_file(port: InputPort, folder: Path) -> Path:

@@ -28,17 +28,16 @@ from runner.pipeline.model import (
     unknown_step,
 )
 from runner.spec.model import (
-    FILE_PORT_TYPES,
     WILDCARD_PORT_TYPES,
     Input,
     InputPort,
     ModuleSpec,
     OutputPort,
     Parameter,
+    port_kind,
 )
 
 # Types that take a file as well as a folder (as `runner.bind_ports` treats them).
-_EITHER_KIND = frozenset({"path", "custom_model"})
 FILE_INTO_FOLDER = "a file cannot feed a folder input"
 
 
@@ -72,13 +71,6 @@ def check(pipeline: Pipeline) -> list[str]:
 # ---- port types ---------------------------------------------------------------------------
 
 
-def _kind(port_type: str) -> str:
-    lowered = port_type.lower()
-    if lowered in FILE_PORT_TYPES:
-        return "file"
-    return "either" if lowered in _EITHER_KIND else "folder"
-
-
 def port_mismatch(output_types: Sequence[str], input_types: Sequence[str]) -> str | None:
     """None when an output of `output_types` may feed an input of `input_types`; else why not
     ('' for unrelated types, FILE_INTO_FOLDER for a file into a folder-only input)."""
@@ -91,7 +83,7 @@ def port_mismatch(output_types: Sequence[str], input_types: Sequence[str]) -> st
         for into in ins:
             if out not in WILDCARD_PORT_TYPES and into not in WILDCARD_PORT_TYPES:
                 continue
-            if _kind(out) == "file" and _kind(into) == "folder":
+            if port_kind(out) == "file" and port_kind(into) == "folder":
                 reason = FILE_INTO_FOLDER
             else:
                 return None
@@ -223,7 +215,7 @@ def _literal_problem(item: Input, binding: Literal) -> str | None:
 
 
 def _kind_problem(port: InputPort, path: Path) -> str | None:
-    folder_only = bool(port.types) and all(_kind(t) == "folder" for t in port.types)
+    folder_only = bool(port.types) and all(port_kind(t) == "folder" for t in port.types)
     if folder_only and not path.is_dir():
         return f" takes a folder ({_types(port.types)}), but {path} is a file"
     return None

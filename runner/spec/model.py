@@ -43,6 +43,21 @@ ParamValue = str | int | float | bool
 # Port types that name a single file; every other port type is a directory (or either, for
 # the wildcards below). Compared case-insensitively.
 FILE_PORT_TYPES = frozenset({"anyfile", "uri_file"})
+# Port types that take either a file or a folder. A legacy input declared with a parameter
+# type but used as {inputPath: ...} is a port of unknown kind: either, too.
+EITHER_KIND_PORT_TYPES = frozenset(
+    {"path", "custom_model", "string", "integer", "int", "float", "boolean", "enum", "mode"}
+)
+
+
+def port_kind(port_type: str) -> str:
+    """ "file", "folder" or "either": what a port of this type takes or gives."""
+    lowered = port_type.lower()
+    if lowered in FILE_PORT_TYPES:
+        return "file"
+    return "either" if lowered in EITHER_KIND_PORT_TYPES else "folder"
+
+
 WILDCARD_PORT_TYPES = frozenset(
     {"anyfile", "anydirectory", "path", "uri_file", "uri_folder", "mltable"}
 )
