@@ -1,5 +1,5 @@
 """`python -m runner`: the same as the `runner` command."""
 
-from runner.cli import main
+from runner.cli.main import main
 
 raise SystemExit(main())

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from runner.engine import RunOptions, RunResult, run_module
-from runner.job import preview_command
+from runner.run.engine import RunOptions, RunResult, run_module
+from runner.run.job import preview_command
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
 

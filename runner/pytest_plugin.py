@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from runner.api import load_module
-from runner.result import RunResult
+from runner.run.result import RunResult
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """The cache store: committed results of module runs by key, their file contents deduplicated
-in a content-addressed object store. Keys are made elsewhere (runner.cache.keys); here a key is
+in a content-addressed object store. Keys are made elsewhere (runner.run.key); here a key is
 an opaque lowercase hex string.
 
 Layout under the root (names in runner.cache.location):

@@ -1,10 +1,10 @@
-"""Run one command in a docker container: the container counterpart of `runner.execute`.
+"""Run one command in a docker container: the container counterpart of `runner.process.local`.
 
 `run_container(ContainerInvocation) -> Outcome` creates the container (named, running as the
 given uid:gid so that what it writes belongs to the user, with docker's init as PID 1 so that
 signals reach the command and zombies are reaped), attaches to its output before starting it,
 and writes the same log as `execute` (``<UTC time, ms> <stdout|stderr|runner> <text>``, see
-`runner.logfile`) while echoing live. It waits with the timeout; on timeout or Ctrl-C
+`runner.process.logfile`) while echoing live. It waits with the timeout; on timeout or Ctrl-C
 (SIGINT, or SIGTERM) the container gets SIGINT, then `docker stop` (SIGTERM, SIGKILL after the
 grace period), and the `Outcome` says timed_out / interrupted; setting `cancel` (from another
 thread) counts as a Ctrl-C. The container is always removed. Like `execute`, it never raises
@@ -36,9 +36,9 @@ from docker.types import DeviceRequest, Mount
 
 from runner.env.container_watch import POLL, Pump, Waiter, join_until
 from runner.env.docker_engine import engine_client, engine_errors
-from runner.execute import Outcome, check_invocation
-from runner.logfile import LogWriter, end_note, now, open_log
-from runner.signals import Cancelled, Signals, Terminated
+from runner.process.local import Outcome, check_invocation
+from runner.process.logfile import LogWriter, end_note, now, open_log
+from runner.process.signals import Cancelled, Signals, Terminated
 
 __all__ = ["ContainerInvocation", "container_name", "host_has_gpu", "run_container"]
 

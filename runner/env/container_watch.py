@@ -1,7 +1,7 @@
 """The threads around one container run (see `runner.env.container`).
 
 The engine's wait call blocks, so it runs in a thread (`Waiter`) and the main thread waits on
-that thread in short steps, where Ctrl-C and SIGTERM can reach it (`runner.signals`). The
+that thread in short steps, where Ctrl-C and SIGTERM can reach it (`runner.process.signals`). The
 attached output is read by another thread (`Pump`) into the log.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import docker
 
-from runner.logfile import LineSplitter, LogWriter, now
+from runner.process.logfile import LineSplitter, LogWriter, now
 
 POLL = 0.1
 _HEAD = 4096

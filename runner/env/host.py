@@ -19,7 +19,7 @@ from runner.env.base import EnvRequest, Runtime
 from runner.env.store import EnvStore
 from runner.errors import EnvironmentBuildError
 from runner.hashing import hash_text
-from runner.workdir import write_json_atomic
+from runner.run.workdir import write_json_atomic
 
 # Run inside the target interpreter; prints what identifies it, standard library only.
 _PROBE = """

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from runner.coerce import coerce
+from runner.bind.coerce import coerce
 from runner.errors import BindingError, PipelineError
 from runner.pipeline.model import PRIMITIVE_TYPES, Pipeline, PipelineInput, unknown_input
 from runner.spec.common import Context, absolute, fields, opt_bool, opt_text, present

@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from runner.engine import RunOptions, run_module
 from runner.errors import InterruptedRun, PipelineError, RunnerError
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import (
@@ -34,7 +33,8 @@ from runner.pipeline.model import (
 )
 from runner.pipeline.state import PipelineResult, StepResult, StepState, write_record
 from runner.pipeline.validate import validate
-from runner.workdir import default_runs_root, mark_runs_root, new_run_name
+from runner.run.engine import RunOptions, run_module
+from runner.run.workdir import default_runs_root, mark_runs_root, new_run_name
 
 RECORD = "pipeline.json"
 

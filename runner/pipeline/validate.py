@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from runner.coerce import coerce, label
+from runner.bind.coerce import coerce, label
 from runner.errors import BindingError, PipelineError
 from runner.pipeline.model import (
     Binding,
@@ -37,7 +37,7 @@ from runner.spec.model import (
     port_kind,
 )
 
-# Types that take a file as well as a folder (as `runner.bind_ports` treats them).
+# Types that take a file as well as a folder (as `runner.bind.ports` treats them).
 FILE_INTO_FOLDER = "a file cannot feed a folder input"
 
 

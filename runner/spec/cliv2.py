@@ -40,7 +40,7 @@ from runner.spec.model import (
 )
 from runner.spec.ports import Style, interface
 from runner.spec.source import Document, Node
-from runner.template import parse_command_string
+from runner.template.parse import parse_command_string
 
 _TOP_KEYS = (
     *("$schema", "type", "name", "version", "display_name", "description", "tags"),

@@ -48,7 +48,7 @@ from runner.spec.model import (
 )
 from runner.spec.ports import Style, interface
 from runner.spec.source import Document, Node
-from runner.template import parse_command_string
+from runner.template.parse import parse_command_string
 
 _TOP_KEYS = (
     *("$schema", "name", "version", "display_name", "description", "tags", "type"),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runner import environment
 from runner.config import Settings, load_settings
+from runner.env import choose as environment
 from runner.errors import SpecError
 from runner.spec.load import load_spec
 

@@ -10,7 +10,7 @@ import docker
 import pytest
 
 import runner
-from runner.cli import main
+from runner.cli.main import main
 
 pytestmark = pytest.mark.docker
 

@@ -149,7 +149,7 @@ def test_windows_environment_is_unsupported(tmp_path: Path, monkeypatch) -> None
 def test_gpu_request_from_resources_or_a_gpu_image(
     write_module: Callable[..., Path], environment: str, gpu_count: int, expected: int
 ) -> None:
-    from runner.container_launch import gpu_request
+    from runner.run.container import gpu_request
     from runner.spec.load import load_spec
 
     spec = write_module(

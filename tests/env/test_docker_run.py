@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from runner.env.container import ContainerInvocation, host_has_gpu, run_container
-from runner.execute import Outcome
+from runner.process.local import Outcome
 
 pytestmark = pytest.mark.docker
 

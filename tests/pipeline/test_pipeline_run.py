@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from runner.cli import main
+from runner.cli.main import main
 from runner.errors import PipelineError
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.run import run_pipeline

@@ -1,0 +1,1 @@
+"""User values turned into checked bindings: names, types, ports."""

@@ -1,0 +1,1 @@
+"""Run one command as a process: no policy, just the process tree, its log and signals."""

@@ -1,0 +1,559 @@
+"""Run one command: own session, live and timestamped log, timeout, no orphans. No policy.
+
+`execute(Invocation) -> Outcome` is the only entry point (`check_invocation` is the validation
+it shares with the container runner, `runner.env.container`). It never raises for anything the
+child does (non-zero exit, signals, a command that cannot start; only a log file that cannot
+be opened raises OSError); it returns an `Outcome` and the caller decides what that means.
+In particular a Ctrl-C (SIGINT, or SIGTERM) received while the child runs is NOT re-raised:
+the child's process tree is shut down and the `Outcome` comes back with ``interrupted=True``;
+the caller must treat that as an interruption (exit 130).
+
+The log (appended to, one record a line, see `runner.process.logfile`):
+``<UTC time, ms> <stdout|stderr|runner> <text>``; ``runner`` records are the header (command,
+cwd, start), escalation steps and the ``end:`` footer. The echo stream gets the child's output
+raw, as it arrives.
+
+How the process tree is contained (POSIX; Linux is the target):
+
+- the child starts a new session, so it is the leader of its own process group and the
+  terminal's Ctrl-C reaches only us; we forward it deliberately;
+- on Linux the calling process becomes a child subreaper (once, on first use): descendants
+  that leave the group (``setsid`` and double fork) are reparented to us instead of init, where
+  we can still find, kill and reap them;
+- every descendant inherits an execution cookie in its environment (``RUNNER_EXECUTION_ID``,
+  the one variable added to ``Invocation.env``): a process is only ever signalled if it
+  descends from the child, carries this execution's cookie, or (environment unreadable) is in
+  the child's session. Children of the calling process that belong to someone else (other
+  threads, other executions, anything that existed before) are never touched.
+
+Signals are noticed only when `execute` runs on the main thread (Python delivers them there
+and only there can handlers be installed): SIGINT as usual through KeyboardInterrupt (unless
+the caller installed its own SIGINT handler), SIGTERM through a handler installed for the
+duration of the call when SIGTERM has its default disposition (see `runner.process.signals`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Protocol, TextIO
+
+import psutil
+
+from runner.process.logfile import LineSplitter, LogWriter, end_note, now, open_log
+from runner.process.signals import Cancelled, Signals
+
+__all__ = ["EXECUTION_ID_VAR", "Invocation", "Outcome", "check_invocation", "execute"]
+
+EXECUTION_ID_VAR = "RUNNER_EXECUTION_ID"
+
+_READ_SIZE = 64 * 1024
+# Exit is detected by Popen.wait's own polling (<= 50 ms); the tree scan between waits only
+# needs to catch processes before they disappear, so it backs off for long runs.
+_SCAN_FIRST = 0.1
+_SCAN_MAX = 2.0
+_POLL = 0.02
+# How long the output pump may lag behind the end of the process tree before we stop reading:
+# only a process outside our reach (no subreaper, cookie scrubbed) can hold the pipes longer.
+_PUMP_DRAIN = 2.0
+_CLEANUP_GRACE_MAX = 1.0
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command to run.
+
+    ``env`` is the complete environment of the child (nothing is inherited from ours), except
+    for ``RUNNER_EXECUTION_ID`` which `execute` adds to track the child's descendants.
+    """
+
+    argv: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str]
+    log_path: Path
+    timeout: float | None = None
+    echo: TextIO | None = None
+    grace: float = 5.0
+    # Set by another thread (a pipeline's scheduler on Ctrl-C) to stop this run as if it had
+    # been interrupted: signals reach only the main thread, commands run in worker threads.
+    cancel: threading.Event | None = None
+
+    def __post_init__(self) -> None:
+        check_invocation(self, strings_only=True)
+
+
+class _Checked(Protocol):
+    @property
+    def argv(self) -> tuple[str, ...]: ...
+    @property
+    def timeout(self) -> float | None: ...
+    @property
+    def grace(self) -> float: ...
+
+
+def check_invocation(invocation: _Checked, *, strings_only: bool = False) -> None:
+    """The checks every invocation (process or container) makes in its ``__post_init__``.
+
+    Makes ``argv`` a tuple (a list slips through easily; a tuple keeps the frozen value really
+    immutable), then rejects an empty argv (and, with `strings_only`, one holding anything but
+    str), a timeout that is not positive and a negative grace period.
+    """
+    kind = type(invocation).__name__
+    object.__setattr__(invocation, "argv", tuple(invocation.argv))
+    if not invocation.argv:
+        raise ValueError(f"{kind}.argv must not be empty")
+    if strings_only and not all(isinstance(a, str) for a in invocation.argv):
+        raise TypeError(f"{kind}.argv must hold only str")
+    if invocation.timeout is not None and invocation.timeout <= 0:
+        raise ValueError(f"{kind}.timeout must be positive, got {invocation.timeout}")
+    if invocation.grace < 0:
+        raise ValueError(f"{kind}.grace must not be negative, got {invocation.grace}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened.
+
+    ``exit_code`` is -N when the child was killed by signal N, None when it never started (then
+    ``start_error`` says why). ``ended_at`` is when the child itself ended (leftover
+    descendants are cleaned up after). ``interrupted`` is True when SIGINT or SIGTERM reached
+    us during the call; the caller must stop as for a Ctrl-C.
+    """
+
+    exit_code: int | None
+    started_at: datetime
+    ended_at: datetime
+    timed_out: bool
+    interrupted: bool
+    start_error: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+def execute(invocation: Invocation) -> Outcome:
+    """Run the invocation to completion and return its outcome (see the module docstring)."""
+    _become_subreaper()
+    with open_log(invocation.log_path, invocation.echo) as log:
+        return _Execution(invocation, log).run()
+
+
+# --- the output ---------------------------------------------------------------------------
+
+
+class _Pump(threading.Thread):
+    """Reads stdout and stderr concurrently until both reach EOF, or `finish` gives up."""
+
+    def __init__(self, pipes: list[tuple[IO[bytes], str]], log: LogWriter) -> None:
+        super().__init__(name="runner-execute-pump", daemon=True)
+        self._pipes = pipes
+        self._log = log
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            for pipe, tag in self._pipes:
+                selector.register(pipe.fileno(), selectors.EVENT_READ, LineSplitter(tag, self._log))
+            drain_reads = 64
+            while selector.get_map():
+                stopping = self._stopping.is_set()
+                if stopping:
+                    # Take what is already in the pipes, bounded: a stray writer may never stop.
+                    drain_reads -= 1
+                events = selector.select(timeout=0 if stopping else 0.1)
+                if stopping and (not events or drain_reads < 0):
+                    break
+                for key, _ in events:
+                    stream: LineSplitter = key.data
+                    data = os.read(key.fd, _READ_SIZE)
+                    if data:
+                        stream.feed(data)
+                    else:
+                        selector.unregister(key.fd)
+                        stream.close()
+            for key in list(selector.get_map().values()):
+                key.data.close()
+
+    def finish(self, drain: float) -> None:
+        self.join(drain)
+        if self.is_alive():
+            self._stopping.set()
+            self.join()
+
+
+# --- the process tree ----------------------------------------------------------------------
+
+_subreaper_lock = threading.Lock()
+_subreaper_tried = False
+
+
+def _become_subreaper() -> None:
+    global _subreaper_tried
+    if not sys.platform.startswith("linux"):
+        return
+    with _subreaper_lock:
+        if _subreaper_tried:
+            return
+        _subreaper_tried = True
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_child_subreaper = 36
+            libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+        except (OSError, AttributeError):
+            # Without it, escaped daemons reparent to init: we lose them, the run still works.
+            pass
+
+
+def _our_children() -> set[psutil.Process]:
+    try:
+        return set(psutil.Process().children())
+    except psutil.Error:
+        return set()
+
+
+class _Tree:
+    """The child and every process we can attribute to it (see the module docstring).
+
+    Members are remembered from scan to scan (by pid and creation time, so a reused pid is
+    never mistaken for a member) until they are reaped or gone.
+    """
+
+    def __init__(self, root: int, cookie: str, preexisting: set[psutil.Process]) -> None:
+        self.root = root
+        self._cookie = cookie
+        self._preexisting = preexisting
+        self._ours: set[psutil.Process] = set()
+        self._strangers: set[psutil.Process] = set()
+        try:
+            self._root_process: psutil.Process | None = psutil.Process(root)
+        except psutil.Error:
+            self._root_process = None
+
+    def _belongs(self, process: psutil.Process) -> bool:
+        if process in self._ours:
+            return True
+        if process in self._strangers or process in self._preexisting:
+            return False
+        try:
+            cookies = process.environ().get(EXECUTION_ID_VAR)
+        except psutil.Error:
+            # A zombie's environment is unreadable: fall back on the session alone.
+            cookies = None
+        else:
+            if cookies is not None:
+                if self._cookie in cookies.split():
+                    return True
+                # Another execution's process, even if its session id happens to match ours.
+                self._strangers.add(process)
+                return False
+        try:
+            return os.getsid(process.pid) == self.root
+        except OSError:
+            return False
+
+    def scan(self, root_alive: bool) -> list[psutil.Process]:
+        """Refresh the members; return the live ones (not zombies), the root excepted."""
+        if root_alive and self._root_process is not None:
+            with contextlib.suppress(psutil.Error):
+                self._ours.update(self._root_process.children(recursive=True))
+        for child in _our_children():
+            if child.pid == self.root or not self._belongs(child):
+                continue
+            self._ours.add(child)
+            with contextlib.suppress(psutil.Error):
+                self._ours.update(child.children(recursive=True))
+        self._ours = {p for p in self._ours if p.pid != self.root and _exists(p)}
+        return [p for p in self._ours if not _is_zombie(p)]
+
+    def signal(self, signum: int, root_alive: bool) -> list[psutil.Process]:
+        """Send `signum` to the child's group and to every member outside it, once each.
+
+        Returns the live members found just before signalling.
+        """
+        members = self.scan(root_alive)
+        with contextlib.suppress(OSError):
+            os.killpg(self.root, signum)
+        for process in members:
+            try:
+                if os.getpgid(process.pid) == self.root:
+                    continue
+            except OSError:
+                continue
+            with contextlib.suppress(psutil.Error):
+                process.send_signal(signum)
+        return members
+
+    def group_exists(self) -> bool:
+        try:
+            os.killpg(self.root, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+
+    def reap(self) -> None:
+        """Collect the exit status of every member that is our direct child."""
+        me = os.getpid()
+        for process in list(self._ours):
+            try:
+                if process.ppid() != me:
+                    continue
+            except psutil.Error:
+                continue
+            try:
+                pid, _ = os.waitpid(process.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid = process.pid
+            if pid:
+                self._ours.discard(process)
+
+    def quiet(self) -> bool:
+        """No live member and nothing left in the group (zombies aside)."""
+        self.reap()
+        return not self.scan(root_alive=False) and not self.group_exists()
+
+    def settled(self) -> bool:
+        """Nothing left at all: every member is gone and reaped."""
+        self.reap()
+        self.scan(root_alive=False)
+        return not self._ours and not self.group_exists()
+
+
+def _exists(process: psutil.Process) -> bool:
+    try:
+        return process.is_running()
+    except psutil.Error:
+        return False
+
+
+def _is_zombie(process: psutil.Process) -> bool:
+    try:
+        return bool(process.status() == psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return True
+
+
+# --- one execution -------------------------------------------------------------------------
+
+
+class _Execution:
+    def __init__(self, invocation: Invocation, log: LogWriter) -> None:
+        self.inv = invocation
+        self.log = log
+
+    def run(self) -> Outcome:
+        inv = self.inv
+        started_at = self.log.header(inv.argv, f"cwd: {inv.cwd}")
+
+        cookie = uuid.uuid4().hex
+        env = dict(inv.env)
+        # Appended, not replaced: a runner running inside a module run keeps the outer
+        # execution able to recognise its processes.
+        outer = env.get(EXECUTION_ID_VAR)
+        env[EXECUTION_ID_VAR] = f"{outer} {cookie}" if outer else cookie
+        preexisting = _our_children()
+        try:
+            proc = subprocess.Popen(
+                list(inv.argv),
+                cwd=inv.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                bufsize=0,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except (OSError, ValueError) as error:
+            message = self._start_error(error)
+            self.log.note(f"start failed: {message}")
+            ended_at = now()
+            return Outcome(None, started_at, ended_at, False, False, message)
+
+        assert proc.stdout is not None and proc.stderr is not None
+        pump = _Pump([(proc.stdout, "stdout"), (proc.stderr, "stderr")], self.log)
+        pump.start()
+        tree = _Tree(proc.pid, cookie, preexisting)
+        signals = Signals()
+        settled = False
+        try:
+            timed_out, interrupted = signals.waiting(
+                lambda: self._wait(proc, tree, time.monotonic())
+            )
+            if timed_out:
+                self.log.note(f"timeout after {inv.timeout} s: stopping the process tree")
+            elif interrupted:
+                self.log.note("interrupted: stopping the process tree")
+            if proc.returncode is None:
+                self._escalate(proc, tree, signals.hurry)
+            ended_at = now()
+            self._cleanup(tree, signals.hurry)
+            settled = True
+        finally:
+            if not settled:
+                # Something unexpected is propagating: never leave the tree behind.
+                signals.hurry.set()
+                with contextlib.suppress(Exception):
+                    tree.signal(_sigkill(), root_alive=proc.returncode is None)
+                    proc.wait()
+                    self._cleanup(tree, signals.hurry)
+            pump.finish(_PUMP_DRAIN)
+            proc.stdout.close()
+            proc.stderr.close()
+            # Last: from here on a Ctrl-C is the caller's again.
+            signals.restore()
+
+        interrupted = interrupted or signals.hurry.is_set()
+        outcome = Outcome(proc.returncode, started_at, ended_at, timed_out, interrupted)
+        self.log.note(end_note(outcome))
+        return outcome
+
+    def _start_error(self, error: OSError | ValueError) -> str:
+        cwd = str(self.inv.cwd)
+        program = self.inv.argv[0]
+        if isinstance(error, ValueError):
+            # e.g. an embedded NUL byte: no argv element can carry one.
+            return f"cannot start {program}: {error}"
+        if error.filename is not None and str(error.filename) == cwd:
+            if isinstance(error, NotADirectoryError):
+                return f"working directory is not a directory: {cwd}"
+            if isinstance(error, FileNotFoundError):
+                return f"working directory not found: {cwd}"
+            return f"cannot enter working directory {cwd}: {error.strerror}"
+        if isinstance(error, FileNotFoundError):
+            return f"command not found: {program}"
+        if isinstance(error, PermissionError):
+            return f"permission denied: {program}"
+        return f"cannot start {program}: {error.strerror or error}"
+
+    def _wait(self, proc: subprocess.Popen[bytes], tree: _Tree, start: float) -> bool:
+        """Wait for the child to exit; True if the timeout came first."""
+        timeout = self.inv.timeout
+        deadline = None if timeout is None else start + timeout
+        interval = _SCAN_FIRST
+        cancel = self.inv.cancel
+        with _ExitWatch(proc) as exited:
+            while True:
+                step = interval if cancel is None else min(interval, _CANCEL_POLL)
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return True
+                    step = min(step, left)
+                if exited(step):
+                    return False
+                tree.scan(root_alive=True)
+                interval = min(interval * 1.5, _SCAN_MAX)
+
+    def _escalate(self, proc: subprocess.Popen[bytes], tree: _Tree, hurry: threading.Event) -> None:
+        """SIGINT, then SIGTERM, then SIGKILL to the whole tree until the child exits."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if hurry.is_set():
+                break
+            self.log.note(f"sending {signal.Signals(signum).name} to the process tree")
+            tree.signal(signum, root_alive=True)
+            if _wait_until(lambda: proc.poll() is not None, self.inv.grace, hurry):
+                return
+        self.log.note("sending SIGKILL to the process tree")
+        tree.signal(_sigkill(), root_alive=True)
+        proc.wait()
+
+    def _cleanup(self, tree: _Tree, hurry: threading.Event) -> None:
+        """Kill and reap whatever of the tree outlived the child: TERM, then KILL."""
+        grace = min(self.inv.grace, _CLEANUP_GRACE_MAX)
+        signum: int = signal.SIGTERM
+        # Bounded: a fork bomb could otherwise keep us here forever.
+        for _ in range(10):
+            if tree.quiet():
+                break
+            if hurry.is_set():
+                signum = _sigkill()
+            members = tree.signal(signum, root_alive=False)
+            pids = ", ".join(str(p.pid) for p in members) or "its process group"
+            self.log.note(f"sent {signal.Signals(signum).name} to leftovers: {pids}")
+            if signum == signal.SIGTERM:
+                _wait_until(tree.quiet, grace, hurry)
+            else:
+                _wait_until(tree.quiet, 1.0, None)
+            signum = _sigkill()
+        else:
+            self.log.note("some processes of the tree could not be stopped")
+        if not _wait_until(tree.settled, 1.0, None):
+            self.log.note("some processes of the tree could not be reaped")
+
+
+_CANCEL_POLL = 0.1  # seconds: how soon a cancelled run starts stopping
+
+
+class _ExitWatch:
+    """Waits for a child's exit and wakes the moment it happens.
+
+    `Popen.wait(timeout)` polls with sleeps that grow to 50 ms, which adds tens of milliseconds
+    to every short command; a pidfd (Linux 5.3+) becomes readable at the exit itself.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._proc = proc
+        self._fd: int | None = None
+
+    def __enter__(self) -> Callable[[float], bool]:
+        opener = getattr(os, "pidfd_open", None)
+        if opener is not None:
+            with contextlib.suppress(OSError):
+                self._fd = opener(self._proc.pid)
+        return self._wait
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+
+    def _wait(self, seconds: float) -> bool:
+        """True once the child has exited (and was reaped); False after `seconds`."""
+        if self._fd is not None:
+            ready, _, _ = select.select([self._fd], [], [], seconds)
+            if not ready:
+                return self._proc.poll() is not None
+            self._proc.wait()
+            return True
+        try:
+            self._proc.wait(seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+
+def _wait_until(done: Callable[[], bool], seconds: float, hurry: threading.Event | None) -> bool:
+    """Poll `done` for up to `seconds`; stop early (False) when `hurry` is set."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if done():
+            return True
+        if hurry is not None and hurry.is_set():
+            return False
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(_POLL, left))
+
+
+def _sigkill() -> int:
+    # Looked up at call time: the module must import where SIGKILL does not exist.
+    return int(getattr(signal, "SIGKILL", signal.SIGTERM))

@@ -1,0 +1,140 @@
+"""The execution log's format, shared by every way of running a command (process, container).
+
+One record a line: ``<UTC time, ms> <stdout|stderr|runner> <text>``; ``runner`` records are the
+header (command, cwd, start), escalation steps and the ``end:`` footer (`end_note`). The echo
+stream gets the command's output raw, as it arrives.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import shlex
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol, TextIO
+
+__all__ = ["LineSplitter", "LogWriter", "end_note", "now", "open_log", "stamp"]
+
+# A line longer than this is logged in pieces: a command printing megabytes without a newline
+# must not grow our memory without bound.
+MAX_LINE = 64 * 1024
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@contextlib.contextmanager
+def open_log(path: Path, echo: TextIO | None) -> Iterator[LogWriter]:
+    """The log at `path`, appended to (its folder made first), echoing to `echo`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8", errors="backslashreplace", buffering=1) as file:
+        yield LogWriter(file, echo)
+
+
+class LogWriter:
+    """The timestamped log file and the live echo, shared by pump threads and the caller."""
+
+    def __init__(self, file: TextIO, echo: TextIO | None) -> None:
+        self._file = file
+        self._echo = echo
+        self._lock = threading.Lock()
+
+    def line(self, tag: str, text: str) -> None:
+        with self._lock:
+            self._file.write(f"{stamp(now())} {tag} {text}\n")
+
+    def header(self, argv: Sequence[str], *details: str) -> datetime:
+        """The run's first records: its command, `details` (cwd, ...), then its start time,
+        which is returned."""
+        self.note(f"command: {shlex.join(argv)}")
+        for detail in details:
+            self.note(detail)
+        started_at = now()
+        self.note(f"start: {started_at.isoformat(timespec='milliseconds')}")
+        return started_at
+
+    def note(self, text: str) -> None:
+        # One record per line: an argv holding newlines must not break the log's format.
+        for part in text.split("\n"):
+            self.line("runner", part)
+
+    def echo(self, text: str) -> None:
+        echo = self._echo
+        if echo is None or not text:
+            return
+        with self._lock:
+            try:
+                try:
+                    echo.write(text)
+                except UnicodeEncodeError:
+                    encoding = getattr(echo, "encoding", None) or "ascii"
+                    echo.write(text.encode(encoding, "replace").decode(encoding, "replace"))
+                echo.flush()
+            except (OSError, ValueError):
+                # A closed or broken echo stream must not cost the run; the log keeps it all.
+                self._echo = None
+
+
+class LineSplitter:
+    """Splits one stream's bytes into log lines; echoes the decoded bytes as they come."""
+
+    def __init__(self, tag: str, log: LogWriter) -> None:
+        self._tag = tag
+        self._log = log
+        self._pending = bytearray()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def feed(self, data: bytes) -> None:
+        self._log.echo(self._decoder.decode(data))
+        self._pending += data
+        while True:
+            end = self._pending.find(b"\n")
+            if end < 0:
+                break
+            self._emit(bytes(self._pending[:end]))
+            del self._pending[: end + 1]
+        while len(self._pending) >= MAX_LINE:
+            self._emit(bytes(self._pending[:MAX_LINE]))
+            del self._pending[:MAX_LINE]
+
+    def close(self) -> None:
+        self._log.echo(self._decoder.decode(b"", final=True))
+        if self._pending:
+            self._emit(bytes(self._pending))
+            self._pending.clear()
+
+    def _emit(self, raw: bytes) -> None:
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        self._log.line(self._tag, raw.decode("utf-8", errors="replace"))
+
+
+class _Ended(Protocol):
+    """What the ``end:`` footer reports (`runner.process.local.Outcome`)."""
+
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def timed_out(self) -> bool: ...
+    @property
+    def interrupted(self) -> bool: ...
+
+
+def end_note(outcome: _Ended) -> str:
+    """The log's last record: ``end: exit code N, duration S s[, timed out][, interrupted]``."""
+    parts = [f"exit code {outcome.exit_code}", f"duration {outcome.duration:.3f} s"]
+    if outcome.timed_out:
+        parts.append("timed out")
+    if outcome.interrupted:
+        parts.append("interrupted")
+    return "end: " + ", ".join(parts)

@@ -1,0 +1,1 @@
+"""Files shipped with runner and run as they are, never imported by it."""

@@ -1,0 +1,1 @@
+"""One module run, from bound values to a result: job, key, command, launch, record."""

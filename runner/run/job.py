@@ -1,0 +1,165 @@
+"""A run prepared: options, values bound, environment chosen, snapshot planned, cache key
+computed; nothing built and nothing run (shared by running, explaining and dry runs)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from runner.bind.bindings import Bindings, bind
+from runner.cache.digest import MemoFileDigest
+from runner.cache.location import default_cache_root
+from runner.cache.state import StateDB
+from runner.cache.store import CacheStore
+from runner.config import load_settings
+from runner.env.choose import EnvChoice, choose_environment
+from runner.env.store import EnvStore
+from runner.run.deliver import check_destination
+from runner.run.key import KeyParts
+from runner.run.key_inputs import key_parts
+from runner.run.launch import PARALLEL_DRIVER, command, mpi_launcher, refuse_unrunnable
+from runner.run.workdir import RunDir, default_runs_root
+from runner.snapshot.plan import SnapshotPlan, plan_snapshot
+from runner.spec.model import JobType, ModuleSpec, OutputPort
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    workdir: Path | None = None  # None: a new folder under runs_root
+    runs_root: Path | None = None  # None: $RUNNER_RUNS_DIR or ./runs
+    base_dir: Path | None = None  # relative input/output paths resolve here; None: cwd
+    python: str | None = None  # host: the interpreter `python` means; None: the running one
+    timeout: float | None = None
+    echo: TextIO | None = None  # where the module's output streams live; None: quiet
+    mpi_processes: int | None = None
+    cache: bool = True  # False: neither look up nor publish (--no-cache)
+    force: bool = False  # re-run even on a hit, and replace the entry (--force)
+    cache_dir: Path | None = None  # None: $RUNNER_CACHE_DIR or the XDG cache folder
+    env: str | None = None  # auto | host | venv | conda | docker; None: RUNNER_ENV, config, auto
+    ca_bundle: Path | None = None  # None: RUNNER_CA_BUNDLE, config, PIP_CERT, SSL_CERT_FILE...
+    strict_python: bool | None = None
+    cancel: threading.Event | None = None  # set from another thread to stop the run (pipelines)
+    require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything decided about a run before it is executed or served from the cache."""
+
+    spec: ModuleSpec
+    bindings: Bindings
+    plan: SnapshotPlan | None
+    launcher: tuple[str, ...]
+    environment: EnvChoice
+    env_store: EnvStore
+    runs_root: Path
+    options: RunOptions
+    store: CacheStore | None
+    parts: KeyParts | None  # None when the cache is off
+    hashed_bytes: int = 0  # bytes read to digest the snapshot and inputs (0: all memoised)
+
+
+def prepare_job(
+    spec: ModuleSpec,
+    values: Mapping[str, object],
+    outputs: Mapping[str, object] | None,
+    options: RunOptions,
+) -> Job:
+    """Check and bind everything, choose the environment, plan the snapshot and compute the
+    cache key; build and run nothing."""
+    base_dir = options.base_dir or Path.cwd()
+    refuse_unrunnable(spec)
+    bindings = bind(spec, values, outputs, base_dir=base_dir)
+    if options.workdir is not None:
+        _check_destinations(spec, bindings, RunDir(options.workdir.expanduser().resolve()))
+    settings = load_settings(
+        os.environ,
+        env=options.env,
+        ca_bundle=options.ca_bundle,
+        strict_python=options.strict_python,
+    )
+    environment = choose_environment(spec, settings, options.python)
+    launcher: list[str] = []
+    if spec.job_type is JobType.MPI:
+        launcher = mpi_launcher(
+            spec, options.mpi_processes, inside_container=environment.name == "docker"
+        )
+    cache_root = options.cache_dir or default_cache_root(os.environ)
+    env_store = EnvStore(cache_root / "envs")
+    store = CacheStore(cache_root) if options.cache else None
+    plan = plan_with_memo(spec, store.state if store else None)
+    parts = None
+    if store is not None:
+        fingerprint = environment.backend.fingerprint(environment.request, env_store)
+        parts = key_parts(
+            spec,
+            bindings.values,
+            bindings.inputs,
+            plan,
+            f"{environment.name}:{fingerprint}",
+            store.state,
+        )
+    return Job(
+        spec=spec,
+        bindings=bindings,
+        plan=plan,
+        launcher=tuple(launcher),
+        environment=environment,
+        env_store=env_store,
+        runs_root=options.runs_root or default_runs_root(os.environ, base_dir),
+        options=options,
+        store=store,
+        parts=parts,
+        hashed_bytes=store.state.stats.bytes_read if store else 0,
+    )
+
+
+def _check_destinations(spec: ModuleSpec, bindings: Bindings, run_dir: RunDir) -> None:
+    """With a known run folder, an output placed inside the folder the module writes it to is
+    refused before anything runs (delivery would refuse it after the run)."""
+    for out in spec.outputs:
+        destination = bindings.outputs.get(out.name)
+        if destination is not None and not out.is_file:
+            check_destination(run_dir.outputs / out.python_name, destination)
+
+
+def plan_with_memo(spec: ModuleSpec, state: StateDB | None) -> SnapshotPlan | None:
+    if spec.code is None:
+        return None
+    memo = MemoFileDigest(state)
+    plan = plan_snapshot(spec.code, file_digest=memo)
+    memo.flush()
+    return plan
+
+
+def preview_command(
+    spec: ModuleSpec,
+    values: Mapping[str, object],
+    outputs: Mapping[str, object] | None = None,
+    base_dir: Path | None = None,
+) -> list[str]:
+    """The argv a run would execute, without creating anything; outputs are shown where the
+    module writes them, relative to its run folder (`outputs/<name>`)."""
+    bindings = bind(spec, values, outputs, base_dir=base_dir or Path.cwd())
+    placeholder = RunDir(Path())
+    return command(
+        spec,
+        bindings.values,
+        {name: str(path) for name, path in bindings.inputs.items()},
+        {out.name: str(work_path(out, bindings, placeholder)) for out in spec.outputs},
+        str(placeholder.internal / PARALLEL_DRIVER.name),
+    )
+
+
+def work_path(output: OutputPort, bindings: Bindings, run_dir: RunDir) -> Path:
+    """Where the module writes an output: always inside its run folder (a place chosen with
+    -o receives it after success); a file output keeps the file name the user chose."""
+    folder = run_dir.outputs / output.python_name
+    chosen = bindings.outputs.get(output.name)
+    if output.is_file and chosen is not None:
+        return folder / chosen.name
+    return folder

@@ -1,0 +1,50 @@
+"""Gather a run's cache-key parts: digest its inputs (through the stat memo) and its command."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from runner.cache.digest import digest_path
+from runner.cache.state import StateDB
+from runner.errors import BindingError
+from runner.run.key import InputPart, KeyParts, abstract_paths, module_digest
+from runner.run.launch import command
+from runner.snapshot.plan import SnapshotPlan
+from runner.spec.model import ModuleSpec, ParamValue
+
+
+def key_parts(
+    spec: ModuleSpec,
+    values: Mapping[str, ParamValue],
+    inputs: Mapping[str, Path],
+    plan: SnapshotPlan | None,
+    environment: str,
+    state: StateDB | None,
+) -> KeyParts:
+    abstract_inputs, abstract_outputs = abstract_paths(spec)
+    given = {name: abstract_inputs[name] for name in inputs if name in abstract_inputs}
+    argv = command(spec, values, given, abstract_outputs, "<parallel-driver>")
+    return KeyParts(
+        module=module_digest(spec),
+        command=tuple(argv),
+        parameters=dict(values),
+        inputs={name: input_part(path, state, name) for name, path in inputs.items()},
+        code=plan.digest if plan else "",
+        environment=environment,
+        environment_variables=dict(spec.environment_variables),
+        code_files={entry.relpath: entry.content for entry in plan.entries} if plan else {},
+    )
+
+
+def input_part(path: Path, state: StateDB | None, name: str) -> InputPart:
+    try:
+        tree = digest_path(path, state)
+    except OSError as exc:
+        raise BindingError(f"input '{name}': cannot read {path}: {exc.strerror or exc}") from None
+    is_file = len(tree.files) == 1 and tree.files[0].relpath == ""
+    return InputPart(
+        digest=tree.digest,
+        basename=path.name if is_file else None,
+        files={entry.relpath or path.name: entry.digest for entry in tree.files},
+    )

@@ -1,0 +1,1 @@
+"""The code snapshot: planned (includes, ignore files, digest), then written."""
