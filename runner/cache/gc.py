@@ -62,7 +62,11 @@ class VerifyReport:
         return not self.damaged
 
 
-def collect(store: CacheStore, *, max_size: int | None, older_than: float | None) -> GcReport:
+def collect(
+    store: CacheStore, *, max_size: int | None = None, older_than: float | None = None
+) -> GcReport:
+    """Drop entries unused for `older_than` seconds, then least recently used ones until the
+    store holds at most `max_size` bytes; then unreferenced objects and stale tmp folders."""
     live = _sound_entries(store)
     due = _due(live, time.time(), max_size, older_than)
     removed = [reading.key for reading in due if store.discard(reading)]
@@ -187,6 +191,7 @@ def _listing(folder: Path) -> list[Path]:
 
 
 def verify(store: CacheStore) -> VerifyReport:
+    """Re-hash every object of every entry; remove entries with missing or corrupt objects."""
     checker = _ObjectChecker(store.layout.objects)
     damaged: list[tuple[Reading, str]] = []
     referenced: set[str] = set()

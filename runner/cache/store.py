@@ -40,7 +40,6 @@ from pathlib import Path
 from types import TracebackType
 
 from runner.cache import publish
-from runner.cache.gc import GcReport, VerifyReport, collect, verify
 from runner.cache.location import Layout, check_key, is_key
 from runner.cache.locks import KeyLocks, sweep_shared
 from runner.cache.manifest import (
@@ -64,10 +63,8 @@ __all__ = [
     "CacheStore",
     "DamagedEntryError",
     "Entry",
-    "GcReport",
     "OutputRecord",
     "UnpublishableOutput",
-    "VerifyReport",
 ]
 
 MANIFEST = "manifest.json"
@@ -310,15 +307,6 @@ class CacheStore:
         )
 
     # -- maintenance ---------------------------------------------------------------------------
-
-    def verify(self) -> VerifyReport:
-        """Re-hash every object of every entry; remove entries with missing or corrupt objects."""
-        return verify(self)
-
-    def gc(self, *, max_size: int | None = None, older_than: float | None = None) -> GcReport:
-        """Drop entries unused for `older_than` seconds, then least recently used ones until the
-        store holds at most `max_size` bytes; then unreferenced objects and stale tmp folders."""
-        return collect(self, max_size=max_size, older_than=older_than)
 
     def readings(self) -> Iterator[Reading]:
         """Every entry folder as found (for gc and verify)."""

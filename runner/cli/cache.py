@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from runner.cache.gc import collect, verify
 from runner.cache.location import default_cache_root
 from runner.cache.store import CacheStore, Entry
 from runner.cache.units import parse_age, parse_size
@@ -83,7 +84,7 @@ def _rm(store: CacheStore, args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _verify(store: CacheStore, args: argparse.Namespace, stdout: TextIO) -> int:
-    report = store.verify()
+    report = verify(store)
     print(
         f"checked {report.entries} entries, {report.objects} objects "
         f"({_size(report.bytes_read)} read)",
@@ -105,7 +106,7 @@ def _gc(store: CacheStore, args: argparse.Namespace, stdout: TextIO) -> int:
         older_than = parse_age(args.older_than) if args.older_than is not None else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    report = store.gc(max_size=max_size, older_than=older_than)
+    report = collect(store, max_size=max_size, older_than=older_than)
     print(
         f"removed {len(report.removed)} entries and {report.objects_removed} objects, "
         f"freed {_size(report.bytes_freed)}; the cache now holds {_size(report.size)}",

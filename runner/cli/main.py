@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from runner import __version__
+from runner._version import __version__
 from runner.cli.cache import add_cache_commands, run_cache_command
 from runner.cli.common import add_cache_flags, add_env_flags, environment_options, pairs
 from runner.cli.env import add_env_commands, run_env_command

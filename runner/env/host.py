@@ -18,8 +18,8 @@ from typing import Any, Literal, TextIO
 from runner.env.base import EnvRequest, Runtime
 from runner.env.store import EnvStore
 from runner.errors import EnvironmentBuildError
+from runner.files import write_json_atomic
 from runner.hashing import hash_text
-from runner.run.workdir import write_json_atomic
 
 # Run inside the target interpreter; prints what identifies it, standard library only.
 _PROBE = """

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import EnvironmentBuildError
-from runner.run.workdir import write_json_atomic
+from runner.files import write_json_atomic
 
 MEMO_NAME = "pythons.json"
 _NAMES = re.compile(r"(?:python|pypy)3(?:\.\d+)?")

@@ -34,7 +34,7 @@ from runner.errors import EnvironmentBuildError
 
 if TYPE_CHECKING:
     from filelock import FileLock
-from runner.run.workdir import write_json_atomic
+from runner.files import write_json_atomic
 
 LOG_TAIL_LINES = 25
 

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runner.cli.show import template_text
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import Pipeline, step_values, topological_order
 from runner.pipeline.validate import validate
 from runner.run.explain import explain_job
 from runner.run.job import RunOptions, prepare_job, preview_command
+from runner.template.text import template_text
 
 
 @dataclass(frozen=True)

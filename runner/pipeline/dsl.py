@@ -23,13 +23,10 @@ Relative paths are taken from the current directory, as `open()` and `load_modul
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import ModuleType
-from typing import overload
 
 from runner.errors import PipelineError
 from runner.pipeline.handle import PipelineHandle
@@ -270,50 +267,3 @@ def _output_ref(pipeline: str, names: Mapping[int, str], key: object, value: obj
     if id(value.node) not in names:
         raise PipelineError(f"{where}: {value!r} belongs to another pipeline")
     return value
-
-
-# ---- the decorator ------------------------------------------------------------------------
-
-Decorate = Callable[[Callable[..., object]], PipelineFunction]
-
-
-class PipelineDecorator:
-    """`runner.pipeline`: `@runner.pipeline` or `@runner.pipeline(name="sar")`.
-
-    As an attribute of `runner` it stands where the `runner.pipeline` subpackage would, so it
-    also reaches the subpackage's modules: `runner.pipeline.load`, `import
-    runner.pipeline.validate as v` and `from runner.pipeline import model` all work.
-    """
-
-    @overload
-    def __call__(self, func: Callable[..., object], /) -> PipelineFunction: ...
-
-    @overload
-    def __call__(self, /, *, name: str | None = None) -> Decorate: ...
-
-    def __call__(
-        self, func: Callable[..., object] | None = None, /, *, name: str | None = None
-    ) -> PipelineFunction | Decorate:
-        if func is not None:
-            return PipelineFunction(func, name)
-
-        def decorate(inner: Callable[..., object]) -> PipelineFunction:
-            return PipelineFunction(inner, name)
-
-        return decorate
-
-    def __getattr__(self, name: str) -> ModuleType:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            return importlib.import_module(f"runner.pipeline.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"runner.pipeline.{name}":
-                raise
-            raise AttributeError(f"runner.pipeline has no module {name!r}") from None
-
-    def __repr__(self) -> str:
-        return "<runner.pipeline decorator>"
-
-
-pipeline = PipelineDecorator()

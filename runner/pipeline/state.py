@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.errors import RunnerError
-from runner.run.workdir import write_json_atomic
+from runner.files import write_json_atomic
 
 
 class StepState(str, enum.Enum):

@@ -13,18 +13,7 @@ The log (appended to, one record a line, see `runner.process.logfile`):
 cwd, start), escalation steps and the ``end:`` footer. The echo stream gets the child's output
 raw, as it arrives.
 
-How the process tree is contained (POSIX; Linux is the target):
-
-- the child starts a new session, so it is the leader of its own process group and the
-  terminal's Ctrl-C reaches only us; we forward it deliberately;
-- on Linux the calling process becomes a child subreaper (once, on first use): descendants
-  that leave the group (``setsid`` and double fork) are reparented to us instead of init, where
-  we can still find, kill and reap them;
-- every descendant inherits an execution cookie in its environment (``RUNNER_EXECUTION_ID``,
-  the one variable added to ``Invocation.env``): a process is only ever signalled if it
-  descends from the child, carries this execution's cookie, or (environment unreadable) is in
-  the child's session. Children of the calling process that belong to someone else (other
-  threads, other executions, anything that existed before) are never touched.
+How the process tree is contained: see `runner.process.tree`.
 
 Signals are noticed only when `execute` runs on the main thread (Python delivers them there
 and only there can handlers be installed): SIGINT as usual through KeyboardInterrupt (unless
@@ -40,7 +29,6 @@ import select
 import selectors
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -50,14 +38,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol, TextIO
 
-import psutil
-
 from runner.process.logfile import LineSplitter, LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals
+from runner.process.tree import EXECUTION_ID_VAR, ProcessTree, become_subreaper, our_children
 
 __all__ = ["EXECUTION_ID_VAR", "Invocation", "Outcome", "check_invocation", "execute"]
-
-EXECUTION_ID_VAR = "RUNNER_EXECUTION_ID"
 
 _READ_SIZE = 64 * 1024
 # Exit is detected by Popen.wait's own polling (<= 50 ms); the tree scan between waits only
@@ -146,7 +131,7 @@ class Outcome:
 
 def execute(invocation: Invocation) -> Outcome:
     """Run the invocation to completion and return its outcome (see the module docstring)."""
-    _become_subreaper()
+    become_subreaper()
     with open_log(invocation.log_path, invocation.echo) as log:
         return _Execution(invocation, log).run()
 
@@ -194,161 +179,6 @@ class _Pump(threading.Thread):
             self.join()
 
 
-# --- the process tree ----------------------------------------------------------------------
-
-_subreaper_lock = threading.Lock()
-_subreaper_tried = False
-
-
-def _become_subreaper() -> None:
-    global _subreaper_tried
-    if not sys.platform.startswith("linux"):
-        return
-    with _subreaper_lock:
-        if _subreaper_tried:
-            return
-        _subreaper_tried = True
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            pr_set_child_subreaper = 36
-            libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0)
-        except (OSError, AttributeError):
-            # Without it, escaped daemons reparent to init: we lose them, the run still works.
-            pass
-
-
-def _our_children() -> set[psutil.Process]:
-    try:
-        return set(psutil.Process().children())
-    except psutil.Error:
-        return set()
-
-
-class _Tree:
-    """The child and every process we can attribute to it (see the module docstring).
-
-    Members are remembered from scan to scan (by pid and creation time, so a reused pid is
-    never mistaken for a member) until they are reaped or gone.
-    """
-
-    def __init__(self, root: int, cookie: str, preexisting: set[psutil.Process]) -> None:
-        self.root = root
-        self._cookie = cookie
-        self._preexisting = preexisting
-        self._ours: set[psutil.Process] = set()
-        self._strangers: set[psutil.Process] = set()
-        try:
-            self._root_process: psutil.Process | None = psutil.Process(root)
-        except psutil.Error:
-            self._root_process = None
-
-    def _belongs(self, process: psutil.Process) -> bool:
-        if process in self._ours:
-            return True
-        if process in self._strangers or process in self._preexisting:
-            return False
-        try:
-            cookies = process.environ().get(EXECUTION_ID_VAR)
-        except psutil.Error:
-            # A zombie's environment is unreadable: fall back on the session alone.
-            cookies = None
-        else:
-            if cookies is not None:
-                if self._cookie in cookies.split():
-                    return True
-                # Another execution's process, even if its session id happens to match ours.
-                self._strangers.add(process)
-                return False
-        try:
-            return os.getsid(process.pid) == self.root
-        except OSError:
-            return False
-
-    def scan(self, root_alive: bool) -> list[psutil.Process]:
-        """Refresh the members; return the live ones (not zombies), the root excepted."""
-        if root_alive and self._root_process is not None:
-            with contextlib.suppress(psutil.Error):
-                self._ours.update(self._root_process.children(recursive=True))
-        for child in _our_children():
-            if child.pid == self.root or not self._belongs(child):
-                continue
-            self._ours.add(child)
-            with contextlib.suppress(psutil.Error):
-                self._ours.update(child.children(recursive=True))
-        self._ours = {p for p in self._ours if p.pid != self.root and _exists(p)}
-        return [p for p in self._ours if not _is_zombie(p)]
-
-    def signal(self, signum: int, root_alive: bool) -> list[psutil.Process]:
-        """Send `signum` to the child's group and to every member outside it, once each.
-
-        Returns the live members found just before signalling.
-        """
-        members = self.scan(root_alive)
-        with contextlib.suppress(OSError):
-            os.killpg(self.root, signum)
-        for process in members:
-            try:
-                if os.getpgid(process.pid) == self.root:
-                    continue
-            except OSError:
-                continue
-            with contextlib.suppress(psutil.Error):
-                process.send_signal(signum)
-        return members
-
-    def group_exists(self) -> bool:
-        try:
-            os.killpg(self.root, 0)
-        except ProcessLookupError:
-            return False
-        except OSError:
-            return True
-        return True
-
-    def reap(self) -> None:
-        """Collect the exit status of every member that is our direct child."""
-        me = os.getpid()
-        for process in list(self._ours):
-            try:
-                if process.ppid() != me:
-                    continue
-            except psutil.Error:
-                continue
-            try:
-                pid, _ = os.waitpid(process.pid, os.WNOHANG)
-            except ChildProcessError:
-                pid = process.pid
-            if pid:
-                self._ours.discard(process)
-
-    def quiet(self) -> bool:
-        """No live member and nothing left in the group (zombies aside)."""
-        self.reap()
-        return not self.scan(root_alive=False) and not self.group_exists()
-
-    def settled(self) -> bool:
-        """Nothing left at all: every member is gone and reaped."""
-        self.reap()
-        self.scan(root_alive=False)
-        return not self._ours and not self.group_exists()
-
-
-def _exists(process: psutil.Process) -> bool:
-    try:
-        return process.is_running()
-    except psutil.Error:
-        return False
-
-
-def _is_zombie(process: psutil.Process) -> bool:
-    try:
-        return bool(process.status() == psutil.STATUS_ZOMBIE)
-    except psutil.Error:
-        return True
-
-
 # --- one execution -------------------------------------------------------------------------
 
 
@@ -367,7 +197,7 @@ class _Execution:
         # execution able to recognise its processes.
         outer = env.get(EXECUTION_ID_VAR)
         env[EXECUTION_ID_VAR] = f"{outer} {cookie}" if outer else cookie
-        preexisting = _our_children()
+        preexisting = our_children()
         try:
             proc = subprocess.Popen(
                 list(inv.argv),
@@ -389,7 +219,7 @@ class _Execution:
         assert proc.stdout is not None and proc.stderr is not None
         pump = _Pump([(proc.stdout, "stdout"), (proc.stderr, "stderr")], self.log)
         pump.start()
-        tree = _Tree(proc.pid, cookie, preexisting)
+        tree = ProcessTree(proc.pid, cookie, preexisting)
         signals = Signals()
         settled = False
         try:
@@ -442,7 +272,7 @@ class _Execution:
             return f"permission denied: {program}"
         return f"cannot start {program}: {error.strerror or error}"
 
-    def _wait(self, proc: subprocess.Popen[bytes], tree: _Tree, start: float) -> bool:
+    def _wait(self, proc: subprocess.Popen[bytes], tree: ProcessTree, start: float) -> bool:
         """Wait for the child to exit; True if the timeout came first."""
         timeout = self.inv.timeout
         deadline = None if timeout is None else start + timeout
@@ -463,7 +293,9 @@ class _Execution:
                 tree.scan(root_alive=True)
                 interval = min(interval * 1.5, _SCAN_MAX)
 
-    def _escalate(self, proc: subprocess.Popen[bytes], tree: _Tree, hurry: threading.Event) -> None:
+    def _escalate(
+        self, proc: subprocess.Popen[bytes], tree: ProcessTree, hurry: threading.Event
+    ) -> None:
         """SIGINT, then SIGTERM, then SIGKILL to the whole tree until the child exits."""
         for signum in (signal.SIGINT, signal.SIGTERM):
             if hurry.is_set():
@@ -476,7 +308,7 @@ class _Execution:
         tree.signal(_sigkill(), root_alive=True)
         proc.wait()
 
-    def _cleanup(self, tree: _Tree, hurry: threading.Event) -> None:
+    def _cleanup(self, tree: ProcessTree, hurry: threading.Event) -> None:
         """Kill and reap whatever of the tree outlived the child: TERM, then KILL."""
         grace = min(self.inv.grace, _CLEANUP_GRACE_MAX)
         signum: int = signal.SIGTERM

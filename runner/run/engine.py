@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -12,16 +12,18 @@ from typing import TYPE_CHECKING, Literal
 from runner.bind.bindings import Bindings
 from runner.cache.publish import UnpublishableOutput
 from runner.cache.store import CacheStore, DamagedEntryError, Entry
+from runner.env.base import BackendName, Runtime
 from runner.errors import InterruptedRun, NotCachedError
+from runner.files import write_json_atomic
 from runner.run.deliver import deliver
 from runner.run.history import record_last_run
-from runner.run.job import Job, RunOptions, prepare_job, work_path
+from runner.run.job import Job, RunOptions, prepare_job
 from runner.run.key import KeyParts
-from runner.run.launch import LaunchContext, process_launch
+from runner.run.launch import Launch, LaunchContext, process_launch
 from runner.run.record import now, outcome_record, run_record
 from runner.run.result import RunResult, Status
-from runner.run.workdir import RunDir, create_run_dir, write_json_atomic
-from runner.snapshot.plan import materialize
+from runner.run.workdir import RunDir, create_run_dir, work_path
+from runner.snapshot.write import materialize
 from runner.spec.model import ModuleSpec
 
 if TYPE_CHECKING:
@@ -103,6 +105,21 @@ def _try_serve(job: Job, store: CacheStore, key: str) -> RunResult | None:
         return None  # the store noted why; the caller runs the module instead
 
 
+def _container_launch(context: LaunchContext, runtime: Runtime) -> Launch:
+    from runner.run.container import container_launch  # the docker SDK, only for a container
+
+    return container_launch(context, runtime)
+
+
+# How a ready environment runs a command: a local process, or a container.
+LAUNCHERS: Mapping[BackendName, Callable[[LaunchContext, Runtime], Launch]] = {
+    "host": process_launch,
+    "venv": process_launch,
+    "conda": process_launch,
+    "docker": _container_launch,
+}
+
+
 def _execute(job: Job, key: str | None = None) -> RunResult:
     spec, bindings, options = job.spec, job.bindings, job.options
     choice = job.environment
@@ -128,12 +145,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         echo=options.echo,
         cancel=options.cancel,
     )
-    if runtime.backend == "docker":
-        from runner.run.container import container_launch
-
-        launch = container_launch(context, runtime)
-    else:
-        launch = process_launch(context, runtime)
+    launch = LAUNCHERS[runtime.backend](context, runtime)
     argv = list(launch.argv)
     record = {**run_record(job, output_paths, argv, key), **launch.details}
     record["environment"] = {"backend": runtime.backend, "fingerprint": runtime.fingerprint}

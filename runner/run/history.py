@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.files import write_json_atomic
 from runner.hashing import hash_text
 from runner.run.key import KeyParts
-from runner.run.workdir import write_json_atomic
 from runner.spec.model import ModuleSpec
 
 

@@ -22,9 +22,10 @@ from runner.run.deliver import check_destination
 from runner.run.key import KeyParts
 from runner.run.key_inputs import key_parts
 from runner.run.launch import PARALLEL_DRIVER, command, mpi_launcher, refuse_unrunnable
-from runner.run.workdir import RunDir, default_runs_root
-from runner.snapshot.plan import SnapshotPlan, plan_snapshot
-from runner.spec.model import JobType, ModuleSpec, OutputPort
+from runner.run.workdir import RunDir, default_runs_root, work_path
+from runner.snapshot.model import SnapshotPlan
+from runner.snapshot.plan import plan_snapshot
+from runner.spec.model import JobType, ModuleSpec
 
 
 @dataclass(frozen=True)
@@ -153,13 +154,3 @@ def preview_command(
         {out.name: str(work_path(out, bindings, placeholder)) for out in spec.outputs},
         str(placeholder.internal / PARALLEL_DRIVER.name),
     )
-
-
-def work_path(output: OutputPort, bindings: Bindings, run_dir: RunDir) -> Path:
-    """Where the module writes an output: always inside its run folder (a place chosen with
-    -o receives it after success); a file output keeps the file name the user chose."""
-    folder = run_dir.outputs / output.python_name
-    chosen = bindings.outputs.get(output.name)
-    if output.is_file and chosen is not None:
-        return folder / chosen.name
-    return folder

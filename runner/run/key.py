@@ -22,9 +22,9 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from runner.cli.show import template_text
 from runner.hashing import hash_text
 from runner.spec.model import Input, InputPort, ModuleSpec, ParamValue
+from runner.template.text import template_text
 
 CACHE_FORMAT = 1
 

@@ -10,7 +10,7 @@ from runner.cache.state import StateDB
 from runner.errors import BindingError
 from runner.run.key import InputPart, KeyParts, abstract_paths, module_digest
 from runner.run.launch import command
-from runner.snapshot.plan import SnapshotPlan
+from runner.snapshot.model import SnapshotPlan
 from runner.spec.model import ModuleSpec, ParamValue
 
 

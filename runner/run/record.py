@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import __version__
+from runner._version import __version__
 from runner.run.job import Job
 
 if TYPE_CHECKING:

@@ -17,13 +17,10 @@ from dataclasses import dataclass
 
 from runner.bind.coerce import label
 from runner.errors import BindingError, Location, SpecError
-from runner.spec.model import (
+from runner.spec.model import Input, ModuleSpec, Parameter, ParamValue
+from runner.template.model import (
     CommandTemplate,
-    Input,
     Literal,
-    ModuleSpec,
-    Parameter,
-    ParamValue,
     Part,
     Quoting,
     Ref,

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import shlex
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from runner.bind.bindings import Bindings
 from runner.errors import BindingError
+from runner.files import RUNS_MARKER
 from runner.run.childenv import EnvOverrides
+from runner.spec.model import OutputPort
 
 RUNS_DIR_VARIABLE = "RUNNER_RUNS_DIR"
-# Marks a folder holding run folders, so a code snapshot never takes it in (a runs folder
-# inside a module's own folder would otherwise change its snapshot on every run).
-RUNS_MARKER = ".runner-runs"
-
-
-def is_runner_folder(path: Path) -> bool:
-    """A folder runner made for its own use: a runs folder, a run folder, or a cache."""
-    return (
-        (path / RUNS_MARKER).exists()
-        or (path / "CACHEDIR.TAG").is_file()
-        or ((path / ".runner").is_dir() and (path / "run.json").is_file())
-    )
 
 
 @dataclass(frozen=True)
@@ -60,6 +48,16 @@ class RunDir:
     def internal(self) -> Path:
         """Files runner needs for the run (interpreter shims, drivers), kept out of the snapshot."""
         return self.root / ".runner"
+
+
+def work_path(output: OutputPort, bindings: Bindings, run_dir: RunDir) -> Path:
+    """Where the module writes an output: always inside its run folder (a place chosen with
+    -o receives it after success); a file output keeps the file name the user chose."""
+    folder = run_dir.outputs / output.python_name
+    chosen = bindings.outputs.get(output.name)
+    if output.is_file and chosen is not None:
+        return folder / chosen.name
+    return folder
 
 
 def default_runs_root(environ: Mapping[str, str], cwd: Path) -> Path:
@@ -105,21 +103,6 @@ def mark_runs_root(runs_root: Path) -> None:
         marker.write_text("Run folders made by runner; code snapshots leave this out.\n")
     except OSError as exc:
         raise BindingError(f"cannot create the runs folder {runs_root}: {exc.strerror}") from None
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    """Readers see the old file or the new one, never a half-written one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp creates 0600; a run record is as readable as any other file the user makes.
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2, sort_keys=False)
-            stream.write("\n")
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_rerun_script(path: Path, argv: Sequence[str], cwd: Path, overrides: EnvOverrides) -> None:

@@ -41,14 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import SnapshotError
+from runner.files import is_runner_folder
 from runner.hashing import hash_file, new_hasher
-from runner.run.workdir import is_runner_folder
 from runner.snapshot.ignore import IGNORE_FILE_NAMES, IgnoreRules, always_skipped
 from runner.snapshot.includes import Source, check_destinations, resolve_include
 from runner.snapshot.model import (
     EXEC_MODE,
     FILE_MODE,
-    Kind,
     SnapshotEntry,
     SnapshotPlan,
     ancestors,
@@ -56,20 +55,7 @@ from runner.snapshot.model import (
     readlink,
     reason,
 )
-from runner.snapshot.write import ZIP_DATE_TIME, materialize
 from runner.spec.model import CodeSpec
-
-__all__ = [
-    "EXEC_MODE",
-    "FILE_MODE",
-    "ZIP_DATE_TIME",
-    "FileDigest",
-    "Kind",
-    "SnapshotEntry",
-    "SnapshotPlan",
-    "materialize",
-    "plan_snapshot",
-]
 
 FileDigest = Callable[[Path], str]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from runner.spec.command import parse_command_string
 from runner.spec.common import (
     Context,
     at_least,
@@ -40,7 +41,6 @@ from runner.spec.model import (
 )
 from runner.spec.ports import Style, interface
 from runner.spec.source import Document, Node
-from runner.template.parse import parse_command_string
 
 _TOP_KEYS = (
     *("$schema", "type", "name", "version", "display_name", "description", "tags"),

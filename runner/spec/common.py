@@ -10,20 +10,10 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.spec.model import (
-    CommandTemplate,
-    CondaDependencies,
-    EnvironmentSpec,
-    Input,
-    OutputPort,
-    Part,
-    Ref,
-    RefKind,
-    SpecWarning,
-    Token,
-)
+from runner.spec.model import CondaDependencies, EnvironmentSpec, Input, OutputPort, SpecWarning
 from runner.spec.names import python_name
 from runner.spec.source import Document, Node
+from runner.template.model import CommandTemplate, Part, Ref, RefKind, Token
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runner.spec.command import parse_command_string
 from runner.spec.common import (
     Context,
     Interface,
@@ -32,23 +33,20 @@ from runner.spec.files import (
     read_pip_file,
 )
 from runner.spec.model import (
-    CommandTemplate,
     CondaDependencies,
     Distribution,
     EnvironmentSpec,
     Generation,
     InputPort,
     JobType,
-    Literal,
     ModuleSpec,
     ParallelSpec,
     ParamType,
     ReturnCodeRule,
-    Token,
 )
 from runner.spec.ports import Style, interface
 from runner.spec.source import Document, Node
-from runner.template.parse import parse_command_string
+from runner.template.model import CommandTemplate, Literal, Token
 
 _TOP_KEYS = (
     *("$schema", "name", "version", "display_name", "description", "tags", "type"),

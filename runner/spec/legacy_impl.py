@@ -27,20 +27,14 @@ from runner.spec.files import (
 )
 from runner.spec.model import (
     CodeSpec,
-    CommandTemplate,
     CondaDependencies,
     EnvironmentSpec,
     InputPort,
     JobType,
-    Literal,
-    OptionalGroup,
     ParallelSpec,
-    Part,
-    Ref,
-    RefKind,
-    Token,
 )
 from runner.spec.source import Node
+from runner.template.model import CommandTemplate, Literal, OptionalGroup, Part, Ref, RefKind, Token
 
 _KINDS = ("container", "parallel", "hdinsight")
 _KIND_OF_JOB = {

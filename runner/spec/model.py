@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.template.model import CommandTemplate
+
 
 class Generation(enum.Enum):
     LEGACY = "legacy"  # amlModuleIdentifier (2020)
@@ -129,94 +131,6 @@ class OutputPort:
 
 
 Input = InputPort | Parameter
-
-
-# ---- command template -------------------------------------------------------------------
-
-
-class RefKind(enum.Enum):
-    INPUT = "input"  # {inputs.x} / ${{inputs.x}}: a port's path or a parameter's value
-    INPUT_VALUE = "inputValue"  # legacy {inputValue: X}
-    INPUT_PATH = "inputPath"  # legacy {inputPath: X}
-    OUTPUT = "output"  # {outputs.y} / {outputPath: Y}
-
-
-@dataclass(frozen=True)
-class Literal:
-    text: str
-
-
-@dataclass(frozen=True)
-class Ref:
-    kind: RefKind
-    name: str  # the name as written in the template (original or python name)
-
-
-Segment = Literal | Ref
-
-
-@dataclass(frozen=True)
-class Token:
-    """One argv element: its segments are concatenated after substitution."""
-
-    segments: tuple[Segment, ...]
-
-
-@dataclass(frozen=True)
-class OptionalGroup:
-    """Emitted only when every optional input it references has a value."""
-
-    parts: tuple[Part, ...]
-
-
-Part = Token | OptionalGroup
-
-
-class Quoting(enum.Enum):
-    """The shell quoting a placeholder sits in: it decides how the value is quoted."""
-
-    NONE = "none"  # unquoted, also inside $( ... )
-    DOUBLE = "double"  # "..."
-    SINGLE = "single"  # '...'
-    ANSI_C = "ansi-c"  # $'...'
-
-
-@dataclass(frozen=True)
-class ShellRef:
-    ref: Ref
-    quoting: Quoting
-
-
-@dataclass(frozen=True)
-class ShellWord:
-    """One shell word: source text (quotes kept) and placeholders. Like a `Token`, it is
-    dropped whole when an optional input in it has no value."""
-
-    pieces: tuple[str | ShellRef, ...]
-
-
-@dataclass(frozen=True)
-class ShellGroup:
-    """An optional group in a shell command: its source without the brackets."""
-
-    items: tuple[ShellItem, ...]
-
-
-# A str is source text between words: blanks, newlines, operators, redirections, comments.
-ShellItem = str | ShellWord | ShellGroup
-
-
-@dataclass(frozen=True)
-class CommandTemplate:
-    parts: tuple[Part, ...]
-    source: str = ""  # the template as written, for display
-    # Set when a 2.0 / CLI v2 command uses shell syntax (`&&`, `>`, `$HOME`, `*.csv`): the
-    # source re-assembled for `bash -c`. `parts` still holds the words, for checks and display.
-    script: tuple[ShellItem, ...] | None = None
-
-    @property
-    def shell(self) -> bool:
-        return self.script is not None
 
 
 # ---- environment --------------------------------------------------------------------------

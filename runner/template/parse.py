@@ -47,22 +47,12 @@ words (`parts`) decide shell mode, so a command without shell syntax renders exa
 
 from __future__ import annotations
 
-from runner.spec.model import CommandTemplate
-from runner.spec.source import Node
+from runner.template.model import CommandTemplate
 from runner.template.scan import Scanner
 from runner.template.shell import ShellScanner
 from runner.template.syntax import TemplateStyle, TemplateSyntaxError
 
-__all__ = ["TemplateStyle", "TemplateSyntaxError", "parse_command_string", "parse_command_text"]
-
-
-def parse_command_string(node: Node, style: TemplateStyle) -> CommandTemplate:
-    """Parse the `command` field `node` of a 2.0 (`component2`) or CLI v2 (`cli_v2`) spec."""
-    text = node.text()
-    try:
-        return parse_command_text(text, style)
-    except TemplateSyntaxError as exc:
-        raise node.error(exc.message, exc.hint) from None
+__all__ = ["TemplateStyle", "TemplateSyntaxError", "parse_command_text"]
 
 
 def parse_command_text(text: str, style: TemplateStyle) -> CommandTemplate:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from runner.spec.model import Literal, OptionalGroup, Part, Ref, RefKind, Segment, Token
+from runner.template.model import Literal, OptionalGroup, Part, Ref, RefKind, Segment, Token
 from runner.template.syntax import (
     DQUOTE_ESCAPABLE,
     OPERATORS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from runner.spec.model import Quoting, ShellGroup, ShellItem, ShellRef, ShellWord
+from runner.template.model import Quoting, ShellGroup, ShellItem, ShellRef, ShellWord
 from runner.template.syntax import (
     DQUOTE_ESCAPABLE,
     OPERATORS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 
-from runner.spec.model import Ref
+from runner.template.model import Ref
 
 TemplateStyle = typing.Literal["component2", "cli_v2"]
 
@@ -16,7 +16,7 @@ OPERATORS = "&|;<>()"
 
 
 class TemplateSyntaxError(Exception):
-    """A malformed command string; `parse_command_string` turns it into a located SpecError."""
+    """A malformed command string; `runner.spec.command` turns it into a located SpecError."""
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)

@@ -11,6 +11,7 @@ from cache_helpers import settle, write
 from test_store_support import KEY, key, objects_in, publish_tree, store
 
 from runner.cache import gc as gc_module
+from runner.cache.gc import collect, verify
 from runner.cache.locks import sweep_shared
 from runner.cache.store import CacheStore
 
@@ -37,7 +38,7 @@ def test_gc_by_age_keeps_shared_objects(store: CacheStore, tmp_path: Path) -> No
     publish_blob(store, tmp_path, key(1), 1024)
     publish_blob(store, tmp_path, key(2), 1024)
     age(store, key(1), 2 * HOUR)
-    report = store.gc(older_than=HOUR)
+    report = collect(store, older_than=HOUR)
     assert report.removed == (key(1),)
     assert report.objects_removed == 1
     assert report.bytes_freed == 1024
@@ -54,7 +55,7 @@ def test_a_hit_counts_as_use(store: CacheStore, tmp_path: Path) -> None:
     publish_blob(store, tmp_path, key(1), 64)
     age(store, key(1), 2 * HOUR)
     assert store.lookup(key(1)) is not None
-    assert store.gc(older_than=HOUR).removed == ()
+    assert collect(store, older_than=HOUR).removed == ()
 
 
 def test_gc_by_size_drops_least_recently_used(store: CacheStore, tmp_path: Path) -> None:
@@ -64,11 +65,11 @@ def test_gc_by_size_drops_least_recently_used(store: CacheStore, tmp_path: Path)
     age(store, key(2), 300)  # least recently used
     age(store, key(3), 10)
     shared = len("in every entry\n")
-    report = store.gc(max_size=2 * 4096 + shared)
+    report = collect(store, max_size=2 * 4096 + shared)
     assert report.removed == (key(2),)
     assert report.size == 2 * 4096 + shared
-    assert store.gc(max_size=2 * 4096 + shared).removed == ()
-    assert store.gc(max_size=0).removed == (key(1), key(3))
+    assert collect(store, max_size=2 * 4096 + shared).removed == ()
+    assert collect(store, max_size=0).removed == (key(1), key(3))
     assert objects_in(store) == []
 
 
@@ -81,7 +82,7 @@ def test_gc_removes_orphans_and_stale_tmp_only(store: CacheStore, tmp_path: Path
     os.utime(stale, (time.time() - 2 * HOUR,) * 2)
     fresh = store.layout.tmp / "publish-2-live"
     write(fresh / "object-0", "maybe a live publisher")
-    report = store.gc()
+    report = collect(store)
     assert report.removed == ()
     assert report.objects_removed == 1  # key(1)'s own file; the shared one is still used
     assert report.tmp_removed == 1
@@ -95,7 +96,7 @@ def test_gc_skips_an_entry_whose_key_is_held(tmp_path: Path) -> None:
         publish_blob(store, tmp_path, key(1), 100)
         age(store, key(1), 2 * HOUR)
         with other.lock(key(1)):
-            report = store.gc(older_than=HOUR)
+            report = collect(store, older_than=HOUR)
         assert report.removed == ()
         assert report.kept == (key(1),)
         assert store.lookup(key(1)) is not None
@@ -109,16 +110,16 @@ def test_gc_leaves_objects_alone_while_publishers_hold_the_store(
     store.remove(key(1))
     before = objects_in(store)
     with sweep_shared(store.layout.sweep_lock):
-        report = store.gc()
+        report = collect(store)
     assert not report.swept
     assert objects_in(store) == before
-    assert store.gc().objects_removed == 2
+    assert collect(store).objects_removed == 2
 
 
 def test_gc_removes_damaged_entries(store: CacheStore, tmp_path: Path) -> None:
     publish_blob(store, tmp_path, key(1), 100)
     store.layout.manifest(key(1)).write_bytes(b"{}")
-    report = store.gc()
+    report = collect(store)
     assert not store.layout.entry_dir(key(1)).exists()
     assert report.objects_removed == 2
     assert len(store.problems) == 1
@@ -135,7 +136,7 @@ def test_verify_finds_bytes_changed_behind_the_stamps(store: CacheStore, tmp_pat
     victim.chmod(0o444)
     os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert store.lookup(KEY) is not None  # size and mtime look untouched
-    report = store.verify()
+    report = verify(store)
     assert not report.ok
     assert report.damaged == (
         f"{KEY}: object {victim.name} is corrupt (its bytes do not match its digest)",
@@ -151,7 +152,7 @@ def test_verify_a_sound_store(store: CacheStore, tmp_path: Path) -> None:
     publish_tree(store, tmp_path / "one", key(1))
     publish_tree(store, tmp_path / "two", key(2))
     write(store.layout.objects / "ff" / ("f" * 32), "orphan")
-    report = store.verify()
+    report = verify(store)
     assert report.ok
     assert report.entries == 2
     assert report.objects == 4
@@ -169,7 +170,7 @@ def test_verify_reports_missing_objects_and_bad_manifests(
     assert reading.manifest is not None
     store.layout.object_path(min(reading.manifest.objects)).unlink()
     store.layout.manifest(key(2)).write_bytes(b"")
-    report = store.verify()
+    report = verify(store)
     assert set(report.removed) == {key(1), key(2)}
     assert any("missing" in line for line in report.damaged)
     assert any("empty" in line for line in report.damaged)

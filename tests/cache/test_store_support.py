@@ -164,9 +164,10 @@ BUSY_COLLECTOR = """
 import sys
 from pathlib import Path
 from runner.cache.store import CacheStore
+from runner.cache.gc import collect, verify
 
 root, stop = sys.argv[1:3]
 with CacheStore(Path(root)) as store:
     while not Path(stop).exists():
-        store.gc()
+        collect(store)
 """

@@ -17,24 +17,26 @@ from hypothesis import strategies as st
 from runner.errors import BindingError, SpecError
 from runner.run.render import referenced_inputs, render
 from runner.spec.model import (
-    CommandTemplate,
     Enabler,
     Generation,
     InputPort,
-    Literal,
     ModuleSpec,
-    OptionalGroup,
     OutputPort,
     Parameter,
     ParamType,
     ParamValue,
+)
+from runner.spec.names import python_name
+from runner.template.model import (
+    CommandTemplate,
+    Literal,
+    OptionalGroup,
     Part,
     Ref,
     RefKind,
     Segment,
     Token,
 )
-from runner.spec.names import python_name
 from runner.template.parse import TemplateStyle, TemplateSyntaxError, parse_command_text
 
 # ---- a small spec factory -----------------------------------------------------------------

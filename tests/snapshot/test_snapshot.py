@@ -11,14 +11,9 @@ from pathlib import Path
 import pytest
 
 from runner.errors import SnapshotError
-from runner.snapshot.plan import (
-    EXEC_MODE,
-    FILE_MODE,
-    SnapshotEntry,
-    SnapshotPlan,
-    materialize,
-    plan_snapshot,
-)
+from runner.snapshot.model import EXEC_MODE, FILE_MODE, SnapshotEntry, SnapshotPlan
+from runner.snapshot.plan import plan_snapshot
+from runner.snapshot.write import materialize
 from runner.spec.model import CodeSpec, Include
 
 ORIGIN = "train.additional_includes"

@@ -17,16 +17,12 @@ from runner.spec.model import (
     Include,
     InputPort,
     JobType,
-    Literal,
     ModuleSpec,
-    OptionalGroup,
     Parameter,
     ParamType,
-    Ref,
-    RefKind,
     Resources,
-    Token,
 )
+from runner.template.model import Literal, OptionalGroup, Ref, RefKind, Token
 
 LoadSpec = Callable[..., ModuleSpec]
 FIXTURES = Path(__file__).parent / "fixtures/cliv2"

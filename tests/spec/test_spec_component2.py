@@ -9,7 +9,6 @@ import pytest
 
 from runner.spec.load import load_spec
 from runner.spec.model import (
-    CommandTemplate,
     CondaDependencies,
     Distribution,
     EnumOption,
@@ -18,16 +17,12 @@ from runner.spec.model import (
     Include,
     InputPort,
     JobType,
-    Literal,
     ModuleSpec,
-    OptionalGroup,
     Parameter,
     ParamType,
-    Ref,
-    RefKind,
     ReturnCodeRule,
-    Token,
 )
+from runner.template.model import CommandTemplate, Literal, OptionalGroup, Ref, RefKind, Token
 
 LoadSpec = Callable[..., ModuleSpec]
 FIXTURES = Path(__file__).parent / "fixtures"

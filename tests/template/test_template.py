@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runner.errors import SpecError
+from runner.spec.command import parse_command_string
 from runner.spec.common import iter_refs
-from runner.spec.model import (
+from runner.spec.source import parse_document
+from runner.template.model import (
     CommandTemplate,
     Literal,
     OptionalGroup,
@@ -26,13 +28,7 @@ from runner.spec.model import (
     ShellWord,
     Token,
 )
-from runner.spec.source import parse_document
-from runner.template.parse import (
-    TemplateStyle,
-    TemplateSyntaxError,
-    parse_command_string,
-    parse_command_text,
-)
+from runner.template.parse import TemplateStyle, TemplateSyntaxError, parse_command_text
 
 SPEC = Path("/specs/module/spec.yaml")
 

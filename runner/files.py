@@ -1,0 +1,36 @@
+"""Files runner writes for itself: atomic replacement, and the marker of runner's own folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+# Marks a folder holding run folders, so a code snapshot never takes it in (a runs folder
+# inside a module's own folder would otherwise change its snapshot on every run).
+RUNS_MARKER = ".runner-runs"
+
+
+def is_runner_folder(path: Path) -> bool:
+    """A folder runner made for its own use: a runs folder, a run folder, or a cache."""
+    return (
+        (path / RUNS_MARKER).exists()
+        or (path / "CACHEDIR.TAG").is_file()
+        or ((path / ".runner").is_dir() and (path / "run.json").is_file())
+    )
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Readers see the old file or the new one, never a half-written one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp creates 0600; a run record is as readable as any other file the user makes.
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump(data, stream, indent=2, sort_keys=False)
+            stream.write("\n")
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
