@@ -29,12 +29,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
+from runner.cache.locks import FileMutex
 from runner.hashing import ALGORITHM
-
-if TYPE_CHECKING:
-    import filelock
 
 log = logging.getLogger(__name__)
 
@@ -133,19 +130,9 @@ class StateDB:
         self._pending_touch: set[tuple[int, int]] = set()
         self._hits = self._misses = self._recorded = self._racy = self._bytes_read = 0
         self._repaired = False
-        self._setup_lock_instance: filelock.FileLock | None = None
+        # Guards first-time setup and repair across processes; a warm start never takes it.
+        self._setup_lock = FileMutex(Path(f"{self.path}.lock"), timeout_s)
         self._conn = self._open()
-
-    @property
-    def _setup_lock(self) -> filelock.FileLock:
-        """Guards first-time setup and repair across processes; reentrant within this instance.
-        Made on first use: a warm start never needs it, and importing filelock is not free."""
-        if self._setup_lock_instance is None:
-            import filelock
-
-            path = f"{self.path}.lock"
-            self._setup_lock_instance = filelock.FileLock(path, timeout=self._timeout_s)
-        return self._setup_lock_instance
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -156,7 +143,7 @@ class StateDB:
             if _is_corruption(exc):
                 return self._repair(exc)
             log.warning("state db %s unusable (%s): running without a memo", self.path, exc)
-        except OSError as exc:  # filelock.Timeout included
+        except OSError as exc:  # LockTimeout included
             log.warning("state db %s unusable (%s): running without a memo", self.path, exc)
         return None
 

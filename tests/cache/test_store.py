@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,25 @@ def test_lookup_repairs_while_the_caller_holds_the_key(store: CacheStore, tmp_pa
     with store.lock(KEY):
         assert store.lookup(KEY) is None  # reentrant: no deadlock
         assert not store.layout.entry_dir(KEY).exists()
+
+
+def test_threads_of_one_process_take_a_key_in_turn(store: CacheStore) -> None:
+    events: list[str] = []
+
+    def other_thread() -> None:
+        with store.key_locks.attempt(KEY) as held:
+            events.append(f"attempt {held}")
+        with store.lock(KEY):
+            events.append("other holds")
+
+    with store.lock(KEY), store.lock(KEY):  # reentrant in one thread
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive()  # waiting for us
+        events.append("released")
+    worker.join(5)
+    assert events == ["attempt False", "released", "other holds"]
 
 
 def test_a_damaged_entry_is_kept_while_another_holds_its_key(tmp_path: Path) -> None:
