@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
+from runner.clock import now_iso
 from runner.errors import InterruptedRun, PipelineError, RunnerError
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import (
@@ -31,12 +32,20 @@ from runner.pipeline.model import (
     topological_order,
     upstream,
 )
-from runner.pipeline.state import PipelineResult, StepResult, StepState, write_record
+from runner.pipeline.state import (
+    EVENTS,
+    RECORD,
+    EventLog,
+    PipelineResult,
+    StepResult,
+    StepState,
+    write_record,
+)
 from runner.pipeline.validate import validate
 from runner.run.engine import RunOptions, run_module
 from runner.run.workdir import default_runs_root, mark_runs_root, new_run_name
 
-RECORD = "pipeline.json"
+__all__ = ["RECORD", "Display", "Selection", "run_pipeline", "select"]
 
 
 class Display(Protocol):
@@ -96,6 +105,7 @@ class _Run:
     force: frozenset[str]
     display: Display
     header: dict[str, object]
+    events: EventLog
     results: dict[str, StepResult] = field(default_factory=dict)
     # (step, ORIGINAL output name) -> where that output is, once the step has a result.
     produced: dict[tuple[str, str], Path] = field(default_factory=dict)
@@ -103,9 +113,11 @@ class _Run:
     started: float = field(default_factory=time.time)
 
     def set(self, result: StepResult) -> None:
+        """A step's new state: shown, and appended to the events (pipeline.json is written
+        only at the start and at the end: O(steps) writes, not O(steps²))."""
         self.results[result.name] = result
         self.display.update(result)
-        write_record(self.run_dir / RECORD, self.header, self.snapshot("running"))
+        self.events.step(result)
 
     def snapshot(self, status: str) -> PipelineResult:
         outputs = {}
@@ -159,20 +171,26 @@ def run_pipeline(
             "pipeline": pipeline.name,
             "source": str(pipeline.source) if pipeline.source else None,
             "sets": {k: str(v) for k, v in (sets or {}).items()},
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "started_at": now_iso(),
         },
+        events=EventLog(run_dir / EVENTS),
     )
     for name in pipeline.step_names:
         initial = StepState.SKIPPED if name in selection.skipped else StepState.QUEUED
         message = "not selected" if initial is StepState.SKIPPED else ""
         state.results[name] = StepResult(name, initial, message=message)
+    write_record(run_dir / RECORD, state.header, state.snapshot("running"))
     state.display.start(state.results)
     try:
-        status = _schedule(state, jobs or os.cpu_count() or 1, continue_on_failure)
+        try:
+            status = _schedule(state, jobs or os.cpu_count() or 1, continue_on_failure)
+        finally:
+            state.display.close()
+        result = state.snapshot(status)
+        write_record(run_dir / RECORD, state.header, result)
+        state.events.end(status)
     finally:
-        state.display.close()
-    result = state.snapshot(status)
-    write_record(run_dir / RECORD, state.header, result)
+        state.events.close()
     if status == "interrupted":
         raise InterruptedRun(f"pipeline interrupted; what ran is recorded in {run_dir / RECORD}")
     return result

@@ -273,9 +273,17 @@ def test_cli_failure_summary_names_the_rerun_command(
     assert f"re-run just this step: runner pipeline run {diamond.path} --only right" in err
 
 
+# `python -m runner ARGS` with Ctrl-C's usual meaning: a shell's background job (a test run
+# started with `&`) starts its children with SIGINT ignored, and Python then keeps it ignored.
+WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'runner'; runpy.run_module('runner', run_name='__main__')"
+)
+
+
 def test_ctrl_c_stops_every_step(diamond: Diamond, tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "pipeline", "run", str(diamond.path),
+        [sys.executable, "-c", WITH_CTRL_C, "pipeline", "run", str(diamond.path),
          "--runs-dir", str(diamond.runs), "--set", "pause=60", "--jobs", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
