@@ -155,7 +155,9 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     missing = _missing_outputs(spec, output_paths)
     status, message = _status(spec, outcome, options.timeout, missing)
     final_status = "interrupted" if outcome.interrupted else status.value
-    write_json_atomic(run_dir.record, {**record, **outcome_record(outcome, final_status, message)})
+    final = {**record, **outcome_record(outcome, final_status, message)}
+    final["containment"] = outcome.containment
+    write_json_atomic(run_dir.record, final)
     if outcome.interrupted:
         raise InterruptedRun(f"interrupted; the partial run is in {run_dir.root}")
     return RunResult(
