@@ -28,6 +28,7 @@ every object's size, mtime and executable bit (one stat each) and treats any mis
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import json
 import os
@@ -101,9 +102,19 @@ class CacheStore:
         self.problems: list[str] = []
         self.key_locks = KeyLocks(self.layout.locks)
         self._placer = Placer(methods)
+        self._owner = True
+
+    def view(self) -> CacheStore:
+        """This store for one run of many (a pipeline's steps): the same connection, locks and
+        placer, its own `problems`; closing the view leaves the store open."""
+        view = copy.copy(self)
+        view.problems = []
+        view._owner = False
+        return view
 
     def close(self) -> None:
-        self.state.close()
+        if self._owner:
+            self.state.close()
 
     def __enter__(self) -> CacheStore:
         return self

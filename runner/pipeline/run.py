@@ -43,6 +43,7 @@ from runner.pipeline.state import (
 )
 from runner.pipeline.validate import validate
 from runner.run.engine import RunOptions, run_module
+from runner.run.session import Session
 from runner.run.workdir import default_runs_root, mark_runs_root, new_run_name
 
 __all__ = ["RECORD", "Display", "Selection", "run_pipeline", "select"]
@@ -160,21 +161,28 @@ def run_pipeline(
     mark_runs_root(root)
     run_dir = root / new_run_name(pipeline.name, datetime.now(timezone.utc))
     (run_dir / "steps").mkdir(parents=True)
-    state = _Run(
-        pipeline=pipeline,
-        run_dir=run_dir,
-        selection=selection,
-        options=replace(options or RunOptions(), base_dir=base_dir),
-        force=frozenset(force),
-        display=display or _Quiet(),
-        header={
-            "pipeline": pipeline.name,
-            "source": str(pipeline.source) if pipeline.source else None,
-            "sets": {k: str(v) for k, v in (sets or {}).items()},
-            "started_at": now_iso(),
-        },
-        events=EventLog(run_dir / EVENTS),
-    )
+    with Session() as session:
+        state = _Run(
+            pipeline=pipeline,
+            run_dir=run_dir,
+            selection=selection,
+            options=replace(options or RunOptions(), base_dir=base_dir, session=session),
+            force=frozenset(force),
+            display=display or _Quiet(),
+            header={
+                "pipeline": pipeline.name,
+                "source": str(pipeline.source) if pipeline.source else None,
+                "sets": {k: str(v) for k, v in (sets or {}).items()},
+                "started_at": now_iso(),
+            },
+            events=EventLog(run_dir / EVENTS),
+        )
+        return _run(state, jobs or os.cpu_count() or 1, continue_on_failure)
+
+
+def _run(state: _Run, jobs: int, continue_on_failure: bool) -> PipelineResult:
+    """The run itself: its record and events from the start, its steps, its end."""
+    pipeline, selection, run_dir = state.pipeline, state.selection, state.run_dir
     for name in pipeline.step_names:
         initial = StepState.SKIPPED if name in selection.skipped else StepState.QUEUED
         message = "not selected" if initial is StepState.SKIPPED else ""
@@ -183,7 +191,7 @@ def run_pipeline(
     state.display.start(state.results)
     try:
         try:
-            status = _schedule(state, jobs or os.cpu_count() or 1, continue_on_failure)
+            status = _schedule(state, jobs, continue_on_failure)
         finally:
             state.display.close()
         result = state.snapshot(status)

@@ -22,6 +22,7 @@ from runner.run.deliver import check_destination
 from runner.run.key import KeyParts
 from runner.run.key_inputs import key_parts
 from runner.run.launch import PARALLEL_DRIVER, command, mpi_launcher, refuse_unrunnable
+from runner.run.session import Session
 from runner.run.workdir import RunDir, default_runs_root, work_path
 from runner.snapshot.model import SnapshotPlan
 from runner.snapshot.plan import plan_snapshot
@@ -45,6 +46,7 @@ class RunOptions:
     strict_python: bool | None = None
     cancel: threading.Event | None = None  # set from another thread to stop the run (pipelines)
     require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
+    session: Session | None = None  # what the steps of one pipeline run share
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,9 @@ def prepare_job(
         )
     cache_root = options.cache_dir or default_cache_root(os.environ)
     env_store = EnvStore(cache_root / "envs")
-    store = CacheStore(cache_root) if options.cache else None
+    store = None
+    if options.cache:
+        store = options.session.store(cache_root) if options.session else CacheStore(cache_root)
     plan = plan_with_memo(spec, store.state if store else None)
     parts = None
     if store is not None:

@@ -366,3 +366,21 @@ def test_a_bug_in_one_step_fails_that_step_only(
     assert states(result)["side"] == "failed"
     assert result.steps["side"].message.startswith("internal error (RuntimeError: boom)")
     assert states(result)["join"] == "succeeded"
+
+
+def test_steps_share_one_cache_connection(
+    diamond: Diamond, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runner.cache.store
+
+    opened: list[Path] = []
+
+    class Counted(runner.cache.store.StateDB):
+        def __init__(self, path: Path) -> None:
+            opened.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(runner.cache.store, "StateDB", Counted)
+    assert diamond.run().ok
+    assert diamond.run().ok
+    assert len(opened) == 2  # one per pipeline run, not one per step
