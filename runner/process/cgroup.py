@@ -20,6 +20,7 @@ it) unless it left them within that window too.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import signal
@@ -37,9 +38,11 @@ class CgroupHome:
         self.path = parent / name
         self.relative = f"{relative.rstrip('/')}/{name}"  # as /proc/PID/cgroup names it
         self.path.mkdir()
+        self._count = itertools.count(1)
 
-    def execution(self, cookie: str) -> Path:
-        path = self.path / f"exec-{cookie[:16]}"
+    def execution(self) -> Path:
+        """A new, empty cgroup for one execution."""
+        path = self.path / f"exec-{next(self._count)}"
         path.mkdir()
         return path
 

@@ -2,6 +2,9 @@
 system allows one, the subreaper and a scan of /proc otherwise; decided on the first execution
 and the same for the rest of the process. Every execution is also told to the watch, which
 kills what is left of it if runner itself dies (`runner.process.watch`).
+
+In the cgroup containment, while a sequence of executions goes on (a pipeline: `keep_ready`),
+the next command's process is started ahead of time inside its cgroup (`runner.process.spawn`).
 """
 
 from __future__ import annotations
@@ -9,11 +12,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import subprocess
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from runner.process.cgroup import CgroupHome, CgroupTree, find_home, place
+from runner.process.spawn import Ready, Trampoline
 from runner.process.tree import SPAWNED, ScanTree, become_subreaper
 from runner.process.watch import WATCH
 
@@ -43,11 +49,15 @@ class Containment:
         self._pid = -1
         self._home: CgroupHome | None = None
         self._why_not = ""
+        self._ready = Ready()
+        self._wanted = 0  # sequences of executions going on (`keep_ready`)
 
     def _setup(self) -> None:
         """Once per process (again in a forked child): the subreaper, and our cgroup home."""
         if self._pid == os.getpid():
             return
+        if self._pid != -1:  # a forked child: nothing of the parent's is ours
+            self._ready, self._wanted = Ready(), 0
         self._pid = os.getpid()
         self._home = None
         become_subreaper()
@@ -65,45 +75,85 @@ class Containment:
             return
         WATCH.tell("home", str(self._home.path))
 
+    @contextlib.contextmanager
+    def keep_ready(self) -> Iterator[None]:
+        """While this lasts, more executions are expected: start each next one ahead."""
+        with self._lock:
+            self._wanted += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._wanted -= 1
+                done = self._wanted == 0
+            if done:
+                waiting = self._ready.drain()
+                if waiting is not None:
+                    held = ("cgroup", str(waiting.cgroup))
+                    Slot(waiting.cgroup, waiting, self._home, held).cancel()
+
     def prepare(self, cookie: str) -> Slot:
         """Where the next child will be held, told to the watch before the child exists."""
         with self._lock:
             self._setup()
-            cgroup = None
-            if self._home is not None:
-                try:
-                    cgroup = self._home.execution(cookie)
-                except OSError as exc:
-                    self._give_up_locked(f"cannot make a cgroup: {exc.strerror or exc}")
-        slot = Slot(cookie, cgroup, self._home)
-        slot.hold(("cgroup", str(cgroup)) if cgroup is not None else ("cookie", cookie))
+            home = self._home
+        if home is None:
+            slot = Slot(None, None, None)
+            slot.hold(("cookie", cookie))
+            return slot
+        ready = self._ready.take()
+        if ready is not None:
+            return Slot(ready.cgroup, ready, home, held=("cgroup", str(ready.cgroup)))
+        try:
+            cgroup = home.execution()
+        except OSError as exc:
+            self._give_up(f"cannot make a cgroup: {exc.strerror or exc}")
+            return self.prepare(cookie)
+        slot = Slot(cgroup, None, home)
+        slot.hold(("cgroup", str(cgroup)))
         return slot
 
-    def adopt(self, root: int, slot: Slot) -> Tree:
+    def adopt(self, root: int, cookie: str, slot: Slot) -> Tree:
         """Take the just-started child in: into its cgroup, else into the scanned tree."""
         SPAWNED.add(root)
-        if slot.cgroup is not None and slot.home is not None:
+        cgroup, home = slot.cgroup, slot.home
+        if cgroup is not None and home is not None:
             try:
-                place(root, slot.cgroup)
+                if slot.trampoline is None:  # started directly: moved now
+                    place(root, cgroup)
             except OSError as exc:
-                self._give_up(f"cannot move a process into {slot.cgroup}: {exc.strerror or exc}")
+                self._give_up(f"cannot move a process into {cgroup}: {exc.strerror or exc}")
+                slot.cancel()
+                slot = Slot(None, None, None)
+                slot.hold(("cookie", cookie))
             else:
-                return _Held(CgroupTree(root, slot.cgroup, slot.home), slot)
-            slot.cancel()
-            slot = Slot(slot.cookie, None, None)
-            slot.hold(("cookie", slot.cookie))
+                self._refill(home)
+                return _Held(CgroupTree(root, cgroup, home), slot)
         slot.hold(("group", str(root)))
-        return _Held(ScanTree(root, slot.cookie, slot.hold), slot)
+        return _Held(ScanTree(root, cookie, slot.hold), slot)
+
+    def _refill(self, home: CgroupHome) -> None:
+        if self._wanted > 0:
+            self._ready.refill(lambda: self._trampoline(home))
+
+    def _trampoline(self, home: CgroupHome) -> Trampoline:
+        cgroup = home.execution()
+        WATCH.hold("cgroup", str(cgroup))
+        try:
+            made = Trampoline(cgroup, place)
+        except BaseException:
+            WATCH.release("cgroup", str(cgroup))
+            _rmdir(cgroup)
+            raise
+        SPAWNED.add(made.proc.pid, root=False)
+        return made
 
     def _give_up(self, why: str) -> None:
         with self._lock:
-            self._give_up_locked(why)
-
-    def _give_up_locked(self, why: str) -> None:
-        if self._home is not None:
-            log.info("containment: %s; falling back on the subreaper", why)
-            self._home.remove()
-            self._home, self._why_not = None, why
+            if self._home is not None:
+                log.info("containment: %s; falling back on the subreaper", why)
+                self._home.remove()
+                self._home, self._why_not = None, why
 
     def describe(self) -> str:
         """Which containment is in force (for verbose output)."""
@@ -115,20 +165,49 @@ class Containment:
 
 
 class Slot:
-    """What one execution holds with the watch (its cgroup, or its cookie and group)."""
+    """Where one execution's command goes, and what it holds with the watch (its cgroup, or
+    its cookie and group) until its tree is closed."""
 
-    def __init__(self, cookie: str, cgroup: Path | None, home: CgroupHome | None) -> None:
-        self.cookie = cookie
+    def __init__(
+        self,
+        cgroup: Path | None,
+        trampoline: Trampoline | None,
+        home: CgroupHome | None,
+        held: tuple[str, ...] | None = None,
+    ) -> None:
         self.cgroup = cgroup
+        self.trampoline = trampoline
         self.home = home
-        self._held: list[tuple[str, ...]] = []
+        self._held: list[tuple[str, ...]] = [held] if held else []
+
+    def popen(
+        self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]
+    ) -> subprocess.Popen[bytes]:
+        """Start the command: through the trampoline waiting in the cgroup, else directly.
+        Raises OSError or ValueError as Popen does when it cannot start."""
+        if self.trampoline is not None:
+            SPAWNED.discard(self.trampoline.proc.pid)  # from now on: the execution's root
+            return self.trampoline.launch(argv, cwd, env)
+        return subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+            start_new_session=True,
+            close_fds=True,
+        )
 
     def hold(self, item: tuple[str, ...]) -> None:
         WATCH.hold(*item)
         self._held.append(item)
 
     def cancel(self) -> None:
-        """Release everything (also: the child never started)."""
+        """Release everything (also: the command never started)."""
+        if self.trampoline is not None and self.trampoline.proc.returncode is None:
+            self.trampoline.discard()
         for item in self._held:
             WATCH.release(*item)
         self._held.clear()
@@ -163,6 +242,7 @@ class _Held:
     def close(self) -> None:
         """After the root was reaped: the cgroup removed, the watch released."""
         self._tree.close()
+        self._slot.trampoline = None  # it became the root, reaped by its Popen
         self._slot.cancel()
         SPAWNED.discard(self.root)
 

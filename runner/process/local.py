@@ -202,17 +202,7 @@ class _Execution:
         env[EXECUTION_ID_VAR] = f"{outer} {cookie}" if outer else cookie
         slot = CONTAINMENT.prepare(cookie)
         try:
-            proc = subprocess.Popen(
-                list(inv.argv),
-                cwd=inv.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                bufsize=0,
-                start_new_session=True,
-                close_fds=True,
-            )
+            proc = slot.popen(inv.argv, inv.cwd, env)
         except (OSError, ValueError) as error:
             slot.cancel()
             message = self._start_error(error)
@@ -220,7 +210,7 @@ class _Execution:
             ended_at = now()
             return Outcome(None, started_at, ended_at, False, False, message)
 
-        tree = CONTAINMENT.adopt(proc.pid, slot)
+        tree = CONTAINMENT.adopt(proc.pid, cookie, slot)
         self.log.note(f"containment: {tree.describe()}")
         assert proc.stdout is not None and proc.stderr is not None
         pump = _Pump([(proc.stdout, "stdout"), (proc.stderr, "stderr")], self.log)

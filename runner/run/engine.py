@@ -145,6 +145,8 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         echo=options.echo,
         cancel=options.cancel,
     )
+    if options.session is not None:
+        options.session.executing()
     launch = LAUNCHERS[runtime.backend](context, runtime)
     argv = list(launch.argv)
     record = {**run_record(job, output_paths, argv, key), **launch.details}

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from runner.bind.bindings import Bindings, bind
 from runner.cache.digest import MemoFileDigest
@@ -22,11 +22,13 @@ from runner.run.deliver import check_destination
 from runner.run.key import KeyParts
 from runner.run.key_inputs import key_parts
 from runner.run.launch import PARALLEL_DRIVER, command, mpi_launcher, refuse_unrunnable
-from runner.run.session import Session
 from runner.run.workdir import RunDir, default_runs_root, work_path
 from runner.snapshot.model import SnapshotPlan
 from runner.snapshot.plan import plan_snapshot
 from runner.spec.model import JobType, ModuleSpec
+
+if TYPE_CHECKING:
+    from runner.run.session import Session
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ def prepare_job(
     env_store = EnvStore(cache_root / "envs")
     store = None
     if options.cache:
-        store = options.session.store(cache_root) if options.session else CacheStore(cache_root)
+        session = options.session
+        store = session.store(cache_root) if session is not None else CacheStore(cache_root)
     plan = plan_with_memo(spec, store.state if store else None)
     parts = None
     if store is not None:
