@@ -216,6 +216,39 @@ def _digest_contents(
     return files, bytes_read
 
 
+def confirm_contents(
+    items: list[tuple[str, os.stat_result, str]], state: StateDB, observed_ns: int
+) -> list[str]:
+    """The paths among `(path, stat, expected digest)` whose content is not the expected one.
+
+    The memo vouches for a file only for exactly the stat it recorded (inode, size, mtime and
+    ctime, which no one can set back by hand): any other stat means the file is read and
+    digested again before anyone relies on it. What checks out is memoised, so the next check
+    reads nothing. `observed_ns` is the time taken before the stats (see `StateDB.record_many`).
+    """
+    memos = state.lookup_many([st for _, st, _ in items])
+    wrong: list[str] = []
+    confirmed: list[tuple[os.stat_result, str]] = []
+    buffer: memoryview | None = None
+    for (path, st, expected), memo in zip(items, memos, strict=True):
+        if memo == expected:
+            continue
+        buffer = read_buffer() if buffer is None else buffer
+        try:
+            digest, count = _hash_file(path, buffer)
+        except OSError:
+            wrong.append(path)
+            continue
+        state.add_bytes_read(count)
+        if digest == expected:
+            confirmed.append((st, digest))
+        else:
+            wrong.append(path)
+    if confirmed:
+        state.record_many(confirmed, observed_ns=observed_ns)
+    return wrong
+
+
 def read_buffer(size: int = CHUNK) -> memoryview:
     """A page-aligned buffer to read into. The kernel copies into a malloc'ed (16-byte aligned)
     buffer at about half the speed here (see bench/README.md), and a fresh `bytes` per chunk

@@ -138,6 +138,45 @@ def test_writing_through_a_hardlink_makes_a_miss_then_a_clean_republish(
     assert (tmp_path / "served-again" / "a.txt").read_text() == "alpha\n"
 
 
+def test_an_object_rewritten_with_its_stamps_put_back_is_never_served(
+    store: CacheStore, tmp_path: Path
+) -> None:
+    publish_tree(store, tmp_path / "produced")
+    entry = store.lookup(KEY)
+    assert entry is not None
+    store.materialize(entry, {"out": tmp_path / "served"})
+    victim = tmp_path / "served" / "a.txt"  # a hard link to the object
+    before = victim.stat()
+    victim.chmod(0o644)
+    with open(victim, "r+b") as stream:  # the same size
+        stream.write(b"ALPHA")
+    victim.chmod(before.st_mode)
+    os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same mtime
+    assert (victim.stat().st_size, victim.stat().st_mtime_ns) == (
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    assert store.lookup(KEY) is None  # read again because its ctime moved: not served
+    assert "modified after it was stored" in store.problems[0]
+
+
+def test_a_sound_entry_is_confirmed_without_reading(store: CacheStore, tmp_path: Path) -> None:
+    publish_tree(store, tmp_path / "produced")
+    entry = store.lookup(KEY)
+    assert entry is not None
+    store.materialize(entry, {"out": tmp_path / "served"})
+    settle(tmp_path / "served")  # the links' ctime, moved by placing them, ages
+    read = store.state.stats.bytes_read
+    assert store.lookup(KEY) is not None
+    assert store.lookup(KEY) is not None
+    assert store.state.stats.bytes_read - read <= sum(
+        p.stat().st_size for p in objects_in(store)
+    )  # at most once, then vouched for by the memo
+    read = store.state.stats.bytes_read
+    assert store.lookup(KEY) is not None
+    assert store.state.stats.bytes_read == read
+
+
 def _manifest_damage(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data.replace(b'"size":', b'"size":1', 1))
