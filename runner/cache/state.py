@@ -1,5 +1,7 @@
 """The stat memo: `(device, inode, size, mtime_ns, ctime_ns) -> digest`, so an unchanged file is
-never read twice.
+never read twice; and the same for whole trees: the digest of every stat of a tree's files,
+`signature -> the tree's digest and file list`, so an unchanged folder is re-checked from its
+stats alone (`runner.cache.trees`).
 
 Correctness rests on two rules (the "racy git" problem):
 
@@ -35,7 +37,7 @@ from runner.hashing import ALGORITHM
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Stored as PRAGMA user_version: a new schema or a new digest algorithm silently starts afresh.
 FORMAT_ID = zlib.crc32(f"runner-state:{SCHEMA_VERSION}:{ALGORITHM}".encode()) & 0x7FFFFFFF
 
@@ -60,7 +62,13 @@ CREATE TABLE files (
     digest TEXT NOT NULL,
     seen INTEGER NOT NULL,
     PRIMARY KEY (dev, ino)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE trees (
+    signature TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    files BLOB NOT NULL,
+    seen INTEGER NOT NULL
+)
 """
 _LOOKUP = (
     "SELECT ino, size, mtime_ns, ctime_ns, digest, seen FROM files"
@@ -331,6 +339,40 @@ class StateDB:
                 conn.executemany(_TOUCH, rows)
         self._pending_touch.clear()
 
+    def lookup_tree(self, signature: str) -> tuple[str, bytes] | None:
+        """The digest and file list memoised for a tree with exactly this signature."""
+        with self._lock:
+            if self._conn is None:
+                return None
+            try:
+                row = self._conn.execute(
+                    "SELECT digest, files, seen FROM trees WHERE signature = ?", (signature,)
+                ).fetchone()
+                if row is not None and time.time() - row[2] > TOUCH_AFTER_S:
+                    with _transaction(self._conn):
+                        self._conn.execute(
+                            "UPDATE trees SET seen = ? WHERE signature = ?",
+                            (int(time.time()), signature),
+                        )
+            except sqlite3.Error as exc:
+                self._fail(exc)
+                return None
+            return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def record_tree(self, signature: str, digest: str, files: bytes) -> None:
+        """Memoise a tree; the caller makes sure none of its files was racy (`is_racy`)."""
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                with _transaction(self._conn):
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?)",
+                        (signature, digest, files, int(time.time())),
+                    )
+            except sqlite3.Error as exc:
+                self._fail(exc)
+
     def prune(self, older_than_s: float) -> int:
         """Forget files not seen for `older_than_s` seconds; returns how many rows went.
 
@@ -344,6 +386,7 @@ class StateDB:
                 self._flush_touches(self._conn)
                 with _transaction(self._conn):
                     cursor = self._conn.execute("DELETE FROM files WHERE seen < ?", (cutoff,))
+                    self._conn.execute("DELETE FROM trees WHERE seen < ?", (cutoff,))
             except sqlite3.Error as exc:
                 self._fail(exc)
                 return 0
@@ -390,7 +433,9 @@ def _ensure_schema(conn: sqlite3.Connection) -> None:
         # Another process may have created it while we waited for the write lock.
         if _user_version(conn) != FORMAT_ID:
             conn.execute("DROP TABLE IF EXISTS files")
-            conn.execute(_SCHEMA)
+            conn.execute("DROP TABLE IF EXISTS trees")
+            for statement in _SCHEMA.split(";"):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {FORMAT_ID}")
 
 
