@@ -116,19 +116,21 @@ def bench_chains(root: Path, lengths: list[int], rounds: int) -> None:
     print(f"chains of trivial steps (`python -c pass`), whole process, median of {rounds}:")
     print(f"  `python -c pass` alone (the child's own time)  {child * 1000:8.1f} ms")
     print(f"  1 step: executed {exec1 * 1000:.0f} ms, cached {cached1 * 1000:.0f} ms")
-    print("  steps    executed   per step   overhead/step      cached   per step")
-    first: tuple[float, float] | None = None
+    print("  steps    executed   per step   beyond child     cached   per step")
+    slopes: list[tuple[float, float]] = []
     for steps in lengths:
         executed, cached = chain_times(root, steps, rounds)
         per_exec = (executed - exec1) / (steps - 1)
         per_cached = (cached - cached1) / (steps - 1)
-        overhead = per_exec - child
-        print(f"  {steps:5d} {executed * 1000:10.0f} ms {per_exec * 1000:7.1f} ms"
-              f" {overhead * 1000:+10.1f} ms {cached * 1000:10.0f} ms {per_cached * 1000:7.2f} ms")  # fmt: skip
-        first = first or (overhead, per_cached)
-    if len(lengths) > 1 and first is not None:
-        print(f"  linearity: per-step cost at {lengths[-1]} steps / at {lengths[0]} steps ="
-              f" {per_exec / (first[0] + child):.2f}x executed, {per_cached / first[1]:.2f}x cached")  # fmt: skip
+        slopes.append((per_exec, per_cached))
+        row = f"  {steps:5d} {executed * 1000:10.0f} ms {per_exec * 1000:7.1f} ms"
+        row += f" {(per_exec - child) * 1000:+9.1f} ms {cached * 1000:9.0f} ms"
+        print(f"{row} {per_cached * 1000:7.2f} ms")
+    if len(slopes) > 1:
+        (exec_first, cached_first), (exec_last, cached_last) = slopes[0], slopes[-1]
+        executed_ratio, cached_ratio = exec_last / exec_first, cached_last / cached_first
+        print(f"  per-step cost at {lengths[-1]} steps / at {lengths[0]} steps (1.0 = linear):"
+              f" executed {executed_ratio:.2f}x, cached {cached_ratio:.2f}x")  # fmt: skip
 
 
 def main() -> None:

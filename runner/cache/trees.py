@@ -15,7 +15,6 @@ memoised: it is re-checked file by file until it has settled, as files are.
 from __future__ import annotations
 
 import marshal
-import stat
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -59,16 +58,17 @@ def check_input(path: Path, state: StateDB | None) -> InputDigest:
 
 
 def _signature(found: Walk) -> str:
-    """What the tree's digest depends on, short of reading: every stat as the walk saw it."""
+    """What the tree's digest depends on, short of reading: every stat as the walk saw it (the
+    mode whole: a chmod is only a miss of this memo, never a wrong answer)."""
     items: list[tuple[object, ...]] = [
-        (relpath, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-         st.st_mode & stat.S_IXUSR)
+        (relpath, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
         for relpath, _, st in found.pending
-    ]  # fmt: skip
+    ]
     items += [_other(entry) for entry in found.entries]
     hasher = new_hasher()
     hasher.update(_FORMAT)
-    hasher.update(marshal.dumps(items))
+    # Version 2: no back-references, twice as fast as the default here, and a fixed format.
+    hasher.update(marshal.dumps(items, 2))
     return str(hasher.hexdigest())
 
 
