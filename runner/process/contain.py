@@ -200,14 +200,21 @@ class Slot:
             close_fds=True,
         )
 
+    def start_failure(self) -> OSError | None:
+        """After the command ended: why it could not start, when a trampoline started it."""
+        return self.trampoline.failure() if self.trampoline is not None else None
+
     def hold(self, item: tuple[str, ...]) -> None:
         WATCH.hold(*item)
         self._held.append(item)
 
     def cancel(self) -> None:
         """Release everything (also: the command never started)."""
-        if self.trampoline is not None and self.trampoline.proc.returncode is None:
-            self.trampoline.discard()
+        if self.trampoline is not None:
+            if self.trampoline.proc.returncode is None:
+                self.trampoline.discard()
+            else:
+                self.trampoline.forget()
         for item in self._held:
             WATCH.release(*item)
         self._held.clear()
@@ -242,7 +249,6 @@ class _Held:
     def close(self) -> None:
         """After the root was reaped: the cgroup removed, the watch released."""
         self._tree.close()
-        self._slot.trampoline = None  # it became the root, reaped by its Popen
         self._slot.cancel()
         SPAWNED.discard(self.root)
 

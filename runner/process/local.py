@@ -229,6 +229,7 @@ class _Execution:
                 self._escalate(proc, tree, signals.hurry)
             ended_at = now()
             self._cleanup(tree, signals.hurry)
+            failed = slot.start_failure()
             settled = True
         finally:
             if not settled:
@@ -247,6 +248,10 @@ class _Execution:
             signals.restore()
 
         interrupted = interrupted or signals.hurry.is_set()
+        if failed is not None:
+            message = self._start_error(failed)
+            self.log.note(f"start failed: {message}")
+            return Outcome(None, started_at, ended_at, False, interrupted, message, tree.mode)
         outcome = Outcome(
             proc.returncode, started_at, ended_at, timed_out, interrupted, None, tree.mode
         )

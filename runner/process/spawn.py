@@ -46,7 +46,8 @@ class Trampoline:
             raise
         finally:
             os.close(errors_write)
-        self._errors = errors_read
+        self._errors: int | None = errors_read
+        self._argv0, self._cwd = "", ""
         try:
             place(self.proc.pid, cgroup)
         except BaseException:
@@ -56,37 +57,50 @@ class Trampoline:
     def launch(
         self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]
     ) -> subprocess.Popen[bytes]:
-        """Hand over the command; raises the OSError (or ValueError) Popen would have."""
+        """Hand over the command, without waiting for its exec: whether that failed is known
+        once the process has ended (`failure`). Raises ValueError as Popen would for a NUL."""
         request = [os.fsencode(cwd), str(len(argv)).encode(), *map(os.fsencode, argv)]
         request += [os.fsencode(f"{key}={value}") for key, value in env.items()]
         if any(b"\0" in field for field in request):
             self.discard()
             raise ValueError("embedded null byte")
+        self._argv0, self._cwd = argv[0], str(cwd)
         stdin, self.proc.stdin = self.proc.stdin, None  # as with stdin=DEVNULL from now on
         assert stdin is not None
         with contextlib.suppress(BrokenPipeError):
             stdin.write(b"\0".join(request))
         stdin.close()
-        with os.fdopen(self._errors, "rb") as errors:
-            failure = errors.read()  # empty: the exec succeeded (the pipe closed on exec)
-        if failure:
-            self.proc.wait()
-            self._close_pipes()
-            code, where, _ = failure.split(b"\0", 2)
-            number = int(code)
-            filename = str(cwd) if where == b"cwd" else argv[0]
-            raise OSError(number, os.strerror(number), filename)
         return self.proc
+
+    def failure(self) -> OSError | None:
+        """After the process ended: the OSError Popen would have raised if the command could
+        not start (the trampoline then exited 127 and said why), else None."""
+        if self._errors is None:
+            return None
+        with os.fdopen(self._errors, "rb") as errors:
+            said = errors.read()  # the writers are gone: nothing (the exec closed it) or why
+        self._errors = None
+        if not said:
+            return None
+        code, where, _ = said.split(b"\0", 2)
+        number = int(code)
+        filename = self._cwd if where == b"cwd" else self._argv0
+        return OSError(number, os.strerror(number), filename)
 
     def _close_pipes(self) -> None:
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
 
+    def forget(self) -> None:
+        """Done with it (its command ended, or it is being discarded)."""
+        if self._errors is not None:
+            os.close(self._errors)
+            self._errors = None
+
     def discard(self) -> None:
         """Not needed after all: it ends on the end of its stdin."""
-        with contextlib.suppress(OSError):
-            os.close(self._errors)
+        self.forget()
         self._close_pipes()
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             self.proc.wait(5)

@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,18 +53,26 @@ def test_the_command_starts_as_popen_would_start_it(tmp_path: Path) -> None:
 
 def failure(tmp_path: Path, argv: list[str], cwd: Path) -> Exception:
     trampoline = Trampoline(tmp_path, nowhere)
-    with pytest.raises((OSError, ValueError)) as raised:
-        trampoline.launch(argv, cwd, {"PATH": os.environ["PATH"]})
+    try:
+        proc = trampoline.launch(argv, cwd, {"PATH": os.environ["PATH"]})
+    except ValueError as early:
+        seen: Exception = early
+    else:
+        proc.communicate()
+        assert proc.returncode == 127
+        late = trampoline.failure()
+        assert late is not None
+        seen = late
     try:
         subprocess.Popen(argv, cwd=cwd, env={"PATH": os.environ["PATH"]}).wait()
     except (OSError, ValueError) as expected:
-        assert type(raised.value) is type(expected)
+        assert type(seen) is type(expected)
         if isinstance(expected, OSError):
-            assert isinstance(raised.value, OSError)
-            assert raised.value.errno == expected.errno
+            assert isinstance(seen, OSError)
+            assert seen.errno == expected.errno
     else:
         pytest.fail("Popen started it")
-    return raised.value
+    return seen
 
 
 def test_start_errors_are_those_of_popen(tmp_path: Path) -> None:
@@ -75,6 +84,24 @@ def test_start_errors_are_those_of_popen(tmp_path: Path) -> None:
     missing = failure(tmp_path, ["true"], tmp_path / "missing")
     assert isinstance(missing, OSError) and missing.filename == str(tmp_path / "missing")
     assert failure(tmp_path, ["true", "nul\0byte"], tmp_path)
+
+
+def test_a_start_failure_ahead_is_reported_as_one(tmp_path: Path) -> None:
+    from runner.process.local import Invocation, execute
+
+    if contain.CONTAINMENT.describe().startswith("subreaper"):
+        pytest.skip("this system gives runner no cgroup of its own")
+
+    def run(*argv: str) -> object:
+        return execute(Invocation(argv, tmp_path, dict(os.environ), tmp_path / "log.txt"))
+
+    with contain.CONTAINMENT.keep_ready():
+        assert run("true").exit_code == 0  # type: ignore[attr-defined]
+        time.sleep(0.5)  # the next one is ready by now
+        outcome = run("no-such-command", "x")
+    assert outcome.start_error == "command not found: no-such-command"  # type: ignore[attr-defined]
+    assert outcome.exit_code is None  # type: ignore[attr-defined]
+    assert "start failed: command not found: no-such-command" in (tmp_path / "log.txt").read_text()
 
 
 def test_an_unused_trampoline_ends_with_its_input(tmp_path: Path) -> None:
