@@ -2,17 +2,17 @@
 be searched for.
 
 Where the system lets this process manage the cgroup it lives in (root, or a user session that
-systemd delegates), runner makes one folder beside itself, `runner-<pid>-<random>`, and one
-cgroup below it per execution. The child is moved into its execution's cgroup the moment it
-has started (a write of its pid, ~10 µs); from then on every process it forks is born inside,
-whatever it does with its session, its parent or its environment. The members are the
-`cgroup.procs` of the cgroup and those below it; `cgroup.events` says when none is left;
-`cgroup.kill` (Linux 5.14+) kills them all at once. Orphans are reparented to us (we stay a
-subreaper) and reaped here once they are zombies.
+systemd delegates), runner makes one folder below its own, `runner-<pid>-<random>`, and one
+cgroup in it per execution. The command is born inside its cgroup (`runner.process.spawn`), or
+moved there the moment it has started, stopped while it moves; from then on every process it
+forks is born inside, whatever it does with its session, its parent or its environment. The
+members are the `cgroup.procs` of the cgroup and those below it; `cgroup.events` says when none
+is left; `cgroup.kill` (Linux 5.14+) kills them all at once. Orphans are reparented to us (we
+stay a subreaper) and reaped here once they are zombies.
 
-Limit: what the child forks in the microseconds between its exec and the move stays in our own
-cgroup; such a process is still in the child's process group and session (and signalled with
-it) unless it left them within that window too.
+Limit: a command moved after its start could fork in the microseconds between its exec and
+its stop; such a process is still in its process group and session (and signalled with it)
+unless it left them within that window too.
 """
 
 # ruff: noqa: PTH106 -- plain str paths: cgroup files are read on every check

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -120,7 +121,7 @@ class Containment:
         if cgroup is not None and home is not None:
             try:
                 if slot.trampoline is None:  # started directly: moved now
-                    place(root, cgroup)
+                    _move_stopped(root, cgroup)
             except OSError as exc:
                 self._give_up(f"cannot move a process into {cgroup}: {exc.strerror or exc}")
                 slot.cancel()
@@ -251,6 +252,16 @@ class _Held:
         self._tree.close()
         self._slot.cancel()
         SPAWNED.discard(self.root)
+
+
+def _move_stopped(pid: int, cgroup: Path) -> None:
+    """Move a just-started process into its cgroup, stopped meanwhile: a move can take
+    milliseconds, and nothing it forks in that time may be born outside."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        place(pid, cgroup)
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def _rmdir(path: Path) -> None:

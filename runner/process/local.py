@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import select
 import selectors
 import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -194,7 +194,7 @@ class _Execution:
         inv = self.inv
         started_at = self.log.header(inv.argv, f"cwd: {inv.cwd}")
 
-        cookie = uuid.uuid4().hex
+        cookie = secrets.token_hex(16)
         env = dict(inv.env)
         # Appended, not replaced: a runner running inside a module run keeps the outer
         # execution able to recognise its processes.

@@ -9,14 +9,13 @@ Elsewhere (no /proc) the few questions the subreaper fallback asks go to psutil.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 PROC = "/proc"
 HAVE_PROC = os.path.isdir(f"{PROC}/self")  # noqa: PTH112 -- once, at import
 
 
-@dataclass(frozen=True)
-class ProcStat:
+class ProcStat(NamedTuple):
     """The fields of /proc/PID/stat that tell who a process is and where it belongs.
     `start` (clock ticks after boot) tells a process from a later one with the same pid."""
 
