@@ -32,6 +32,7 @@ from runner.pipeline.model import (
     topological_order,
     upstream,
 )
+from runner.pipeline.ready import Waiting
 from runner.pipeline.state import (
     EVENTS,
     RECORD,
@@ -206,16 +207,15 @@ def _run(state: _Run, jobs: int, continue_on_failure: bool) -> PipelineResult:
 
 def _schedule(state: _Run, jobs: int, continue_on_failure: bool) -> str:
     pipeline = state.pipeline
-    order = topological_order(pipeline)
-    waiting = [n for n in order if state.results[n].state is StepState.QUEUED]
+    queued = [n for n in topological_order(pipeline) if state.results[n].state is StepState.QUEUED]
+    waiting = Waiting(queued, {n: dependencies(pipeline.step(n)) for n in queued})
     running: dict[Future[StepResult], str] = {}
     stop_starting = False
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="runner-step") as pool:
         try:
             while waiting or running:
                 if not stop_starting:
-                    for name in _ready(state, waiting, len(running), jobs):
-                        waiting.remove(name)
+                    for name in waiting.take(jobs - len(running)):
                         running[pool.submit(_run_step, state, name)] = name
                         state.set(StepResult(name, StepState.RUNNING, started_at=time.time()))
                 if not running:
@@ -225,7 +225,9 @@ def _schedule(state: _Run, jobs: int, continue_on_failure: bool) -> str:
                     result = future.result()
                     del running[future]
                     state.set(result)
-                    if not result.state.ok:
+                    if result.state.ok:
+                        waiting.succeeded(result.name)
+                    else:
                         _abort_dependents(state, result.name, waiting)
                         stop_starting = stop_starting or not continue_on_failure
         except KeyboardInterrupt:
@@ -245,21 +247,9 @@ def _schedule(state: _Run, jobs: int, continue_on_failure: bool) -> str:
     return "failed" if states & {StepState.FAILED, StepState.ABORTED} else "succeeded"
 
 
-def _ready(state: _Run, waiting: list[str], busy: int, jobs: int) -> list[str]:
-    free = jobs - busy
-    ready: list[str] = []
-    for name in waiting:
-        if len(ready) >= free:
-            break
-        needs = state.pipeline.step(name)
-        if all(state.results[dep].state.ok for dep in dependencies(needs)):
-            ready.append(name)
-    return ready
-
-
-def _abort_dependents(state: _Run, failed: str, waiting: list[str]) -> None:
+def _abort_dependents(state: _Run, failed: str, waiting: Waiting) -> None:
     affected = downstream(state.pipeline, [failed]) - {failed}
-    for name in sorted(affected & set(waiting)):
+    for name in sorted(name for name in affected if name in waiting):
         waiting.remove(name)
         state.set(StepResult(name, StepState.ABORTED, message=f"upstream step {failed!r} failed"))
 
