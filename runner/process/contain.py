@@ -9,6 +9,7 @@ the next command's process is started ahead of time inside its cgroup (`runner.p
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -75,6 +76,7 @@ class Containment:
             self._why_not = f"cannot make a cgroup in {found[0]}: {exc.strerror or exc}"
             return
         WATCH.tell("home", str(self._home.path))
+        atexit.register(self._home.remove)  # the watch does it too, even after a SIGKILL
 
     @contextlib.contextmanager
     def keep_ready(self) -> Iterator[None]:
