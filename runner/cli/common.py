@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TypedDict, TypeVar
+from typing import TextIO, TypedDict, TypeVar
 
 from runner.config import ENV_CHOICES
 from runner.errors import UsageError
@@ -30,6 +31,15 @@ def pairs(raw: Sequence[str] | None, flag: str) -> dict[str, str]:
 def add_cache_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache-dir", type=Path, help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)"
+    )
+
+
+def add_registry_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        metavar="DIR",
+        help="the module registry (default $RUNNER_REGISTRY or ~/.local/share/runner/registry)",
     )
 
 
@@ -85,3 +95,13 @@ def find_by_prefix(
     if len(matches) > 1:
         raise UsageError(f"'{given}' matches {len(matches)} of them: give more characters")
     return matches[0]
+
+
+def emit(args: argparse.Namespace, stdout: TextIO, data: object, lines: Sequence[str]) -> None:
+    """`data` as JSON with `--json`, else the lines for people."""
+    if args.json:
+        json.dump(data, stdout, indent=2)
+        stdout.write("\n")
+    else:
+        for line in lines:
+            print(line, file=stdout)

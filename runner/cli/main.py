@@ -15,8 +15,16 @@ from typing import TextIO
 
 from runner._version import __version__
 from runner.cli.cache import add_cache_commands, run_cache_command
-from runner.cli.common import add_cache_flags, add_env_flags, environment_options, pairs
+from runner.cli.common import (
+    add_cache_flags,
+    add_env_flags,
+    add_registry_flag,
+    environment_options,
+    pairs,
+)
+from runner.cli.datatype import add_datatype_commands, run_datatype_command
 from runner.cli.env import add_env_commands, run_env_command
+from runner.cli.module import add_module_commands, run_module_command
 from runner.cli.pipeline import add_pipeline_commands, run_pipeline_command
 from runner.cli.show import interface, interface_text
 from runner.errors import (
@@ -28,10 +36,10 @@ from runner.errors import (
     RunnerError,
     UsageError,
 )
+from runner.registry.resolve import load_module_spec
 from runner.run.engine import RunOptions, RunResult, run_module
 from runner.run.explain import explain_module
 from runner.run.job import preview_command
-from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
 
 
@@ -61,15 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check that module specs load")
     validate.add_argument("specs", nargs="+", metavar="SPEC")
+    add_registry_flag(validate)
 
     show = commands.add_parser("show", help="print a module's normalised interface")
     show.add_argument("spec", metavar="SPEC")
     show.add_argument("--json", action="store_true", help="print JSON")
+    add_registry_flag(show)
 
     render = commands.add_parser("render", help="print the command a run would execute")
     render.add_argument("spec", metavar="SPEC")
     _add_binding_flags(render)
     render.add_argument("--json", action="store_true", help="print the argv as a JSON list")
+    add_registry_flag(render)
 
     run = commands.add_parser("run", help="run a module")
     run.add_argument("spec", metavar="SPEC")
@@ -84,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cache_flags(run)
     run.add_argument("--no-cache", action="store_true", help="neither look up nor store results")
     run.add_argument("--force", action="store_true", help="re-run and replace the cache entry")
+    add_registry_flag(run)
 
     explain = commands.add_parser("explain", help="say whether a run would hit the cache, and why")
     explain.add_argument("spec", metavar="SPEC")
@@ -91,10 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_env_flags(explain)
     explain.add_argument("--json", action="store_true", help="print JSON")
     add_cache_flags(explain)
+    add_registry_flag(explain)
 
     add_cache_commands(commands)
     add_env_commands(commands)
     add_pipeline_commands(commands)
+    add_module_commands(commands)
+    add_datatype_commands(commands)
     return parser
 
 
@@ -142,7 +157,7 @@ def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     failed = 0
     for path in args.specs:
         try:
-            spec = load_spec(path)
+            spec = load_module_spec(path, registry=args.registry, purpose="inspect")
         except RunnerError as exc:
             print(f"error: {exc}", file=stderr)
             failed += 1
@@ -153,7 +168,7 @@ def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    spec = load_spec(args.spec)
+    spec = load_module_spec(args.spec, registry=args.registry, purpose="inspect")
     if args.json:
         json.dump(interface(spec), stdout, indent=2)
         stdout.write("\n")
@@ -164,7 +179,7 @@ def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    spec = load_spec(args.spec)
+    spec = load_module_spec(args.spec, registry=args.registry, purpose="inspect")
     _print_warnings(spec, stderr)
     argv = preview_command(spec, pairs(args.input, "-i"), pairs(args.output, "-o"))
     print(json.dumps(argv) if args.json else shlex.join(argv), file=stdout)
@@ -172,7 +187,7 @@ def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    spec = load_spec(args.spec)
+    spec = load_module_spec(args.spec, registry=args.registry)
     _print_warnings(spec, stderr)
     options = RunOptions(
         workdir=args.workdir,
@@ -196,7 +211,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _explain(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    spec = load_spec(args.spec)
+    spec = load_module_spec(args.spec, registry=args.registry, purpose="inspect")
     _print_warnings(spec, stderr)
     options = RunOptions(**environment_options(args))
     explanation = explain_module(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), options)
@@ -229,4 +244,6 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "cache": run_cache_command,
     "env": run_env_command,
     "pipeline": run_pipeline_command,
+    "module": run_module_command,
+    "datatype": run_datatype_command,
 }

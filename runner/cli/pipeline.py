@@ -6,10 +6,17 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from runner.cli.common import add_cache_flags, add_env_flags, environment_options, pairs
+from runner.cli.common import (
+    add_cache_flags,
+    add_env_flags,
+    add_registry_flag,
+    environment_options,
+    pairs,
+)
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError
+from runner.files import write_text_atomic
 from runner.pipeline.display import LineDisplay, LiveDisplay, summary
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.model import Pipeline, StepOutput, topological_order
@@ -17,6 +24,9 @@ from runner.pipeline.run import RECORD, run_pipeline
 from runner.pipeline.state import read_record
 from runner.run.engine import RunOptions
 from runner.run.workdir import default_runs_root
+
+if TYPE_CHECKING:
+    from runner.registry.lookup import Purpose
 
 
 def add_pipeline_commands(commands: Any) -> None:
@@ -46,6 +56,15 @@ def add_pipeline_commands(commands: Any) -> None:
     add_cache_flags(run)
     show = actions.add_parser("show", help="the steps, their edges and port types")
     show.add_argument("pipeline", metavar="PIPELINE")
+    export = actions.add_parser("export", help="write the Python DSL program that builds it")
+    export.add_argument("pipeline", metavar="PIPELINE")
+    export.add_argument(
+        "--to", choices=("py", "ipynb"), default="py", help="a program or a notebook"
+    )
+    export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
+    export.add_argument("--json", action="store_true", help="print what was written as JSON")
+    for parser in (run, show, export):
+        add_registry_flag(parser)
     status = actions.add_parser("status", help="the state of a past run (default: the latest)")
     status.add_argument("run_dir", nargs="?", type=Path, metavar="RUN_DIR")
     status.add_argument("--runs-dir", type=Path, help="where run folders are (default ./runs)")
@@ -53,7 +72,9 @@ def add_pipeline_commands(commands: Any) -> None:
 
 
 def run_pipeline_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    handler = {"run": _run, "show": _show, "status": _status}[args.pipeline_command]
+    handler = {"run": _run, "show": _show, "status": _status, "export": _export}[
+        args.pipeline_command
+    ]
     return handler(args, stdout, stderr)
 
 
@@ -61,15 +82,15 @@ def _sets(raw: list[str] | None) -> dict[str, str]:
     return pairs(raw, "--set")
 
 
-def _load(path: str, stderr: TextIO) -> Pipeline:
-    pipeline = load_pipeline(path)
+def _load(args: argparse.Namespace, stderr: TextIO, purpose: Purpose = "run") -> Pipeline:
+    pipeline = load_pipeline(args.pipeline, registry=args.registry, purpose=purpose)
     for warning in pipeline.warnings:
         print(f"warning: {warning}", file=stderr)
     return pipeline
 
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    pipeline = _load(args.pipeline, stderr)
+    pipeline = _load(args, stderr)
     options = RunOptions(
         timeout=args.timeout,
         cache=not args.no_cache,
@@ -106,7 +127,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    pipeline = _load(args.pipeline, stderr)
+    pipeline = _load(args, stderr, "inspect")
     print(f"pipeline {pipeline.name}  ({pipeline.source})", file=stdout)
     if pipeline.inputs:
         print("inputs:", file=stdout)
@@ -133,6 +154,27 @@ def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         print("outputs:", file=stdout)
         for out in pipeline.outputs:
             print(f"  {out.name} <- {out.step}.{out.output}", file=stdout)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from runner.pipeline.export import export_pipeline
+    from runner.registry.lookup import registered_reference
+
+    pipeline = _load(args, stderr, "inspect")
+    target = args.output or Path.cwd() / f"{pipeline.name}.{args.to}"
+    text = export_pipeline(
+        pipeline, args.to, target, lambda spec: registered_reference(spec, args.registry)
+    )
+    if args.output is None:
+        stdout.write(text)
+        return EXIT_OK
+    write_text_atomic(args.output, text)
+    if args.json:
+        json.dump({"pipeline": pipeline.name, "to": args.to, "file": str(args.output)}, stdout)
+        stdout.write("\n")
+    else:
+        print(f"wrote {args.output}", file=stdout)
     return EXIT_OK
 
 

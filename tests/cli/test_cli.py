@@ -144,7 +144,7 @@ def test_internal_error_exits_3_with_a_saved_traceback(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "load_spec", broken)
+    monkeypatch.setattr(cli, "load_module_spec", broken)
     code, _, err = run_cli(capsys, "show", str(echo_spec))
     assert code == 3
     assert "internal error (RuntimeError)" in err
