@@ -8,6 +8,8 @@ the pipeline outputs. Building it gives the same steps, bindings and cache keys.
 each step is a cell defining a function that adds that step; a last cell assembles them.
 
 What the DSL cannot say is written as a comment: a step output placed at a path in the YAML.
+A pipeline input whose name is not a Python identifier (`how-many`) becomes a parameter of its
+python name (`how_many`): the pipeline input is renamed, the values and keys stay the same.
 """
 
 from __future__ import annotations
@@ -252,7 +254,12 @@ class _Parts:
             lines += self.step_lines(call, "    ")
         lines += self.returned() or ["    return None"]
         lines += ["", "", f"pipeline = {self.function}()", "", 'if __name__ == "__main__":']
-        lines += ["    result = pipeline.run()", "    raise SystemExit(0 if result.ok else 1)", ""]
+        lines += [
+            "    result = pipeline.run()",
+            '    print(f"{result.status}: {result.run_dir}")',
+            "    raise SystemExit(0 if result.ok else 1)",
+            "",
+        ]
         return "\n".join(lines)
 
     def notebook(self) -> str:

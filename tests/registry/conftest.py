@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from registry_helpers import Cli, MakeModule
 
 from runner.cli import main as cli
 
@@ -41,9 +39,6 @@ TAG = {tag!r}
 Path(sys.argv[2], "said.txt").write_text(helper.shout(sys.argv[1]) + " " + TAG)
 """
 HELPER = "def shout(text):\n    return text.upper()\n"
-
-Cli = Callable[..., tuple[int, str, str]]
-MakeModule = Callable[..., Path]
 
 
 @pytest.fixture
@@ -92,21 +87,3 @@ def make_module(tmp_path: Path) -> MakeModule:
         return spec
 
     return make
-
-
-def runner_process(
-    *argv: str | Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`runner ARGS...` as a child process."""
-    return subprocess.run(
-        [sys.executable, "-m", "runner", *(str(a) for a in argv)],
-        env=env or dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def dedent(text: str) -> str:
-    return textwrap.dedent(text)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Cli
+from registry_helpers import Cli, Json
 
-Json = Callable[..., object]
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 SAMPLE_MODULES = {
     "column_stats",

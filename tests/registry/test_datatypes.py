@@ -3,17 +3,14 @@ port types, pipeline wiring through ancestors, and the kind a registered type gi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Cli
+from registry_helpers import Cli, Json
 
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.validate import check
 from runner.registry.resolve import load_module_spec
-
-Json = Callable[..., object]
 
 # A 2.0 module with one input and one output of the given types; copies its input's listing.
 MODULE = """\

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import shutil
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Cli, MakeModule
+from registry_helpers import Cli, Json, MakeModule
 
 from runner.cache.gc import collect
 from runner.cache.store import CacheStore
-
-Json = Callable[..., object]
 
 
 def test_download_then_run_has_the_same_cache_key_and_outputs(

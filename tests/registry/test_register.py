@@ -11,9 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Cli, MakeModule
-
-Json = Callable[..., object]
+from registry_helpers import Cli, Json, MakeModule
 
 
 def listed(run_json: Json) -> dict[str, dict[str, object]]:

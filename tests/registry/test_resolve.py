@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Cli, MakeModule
+from registry_helpers import Cli, Json, MakeModule
 
 import runner
 from runner.errors import RunnerError
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.run import run_pipeline
-
-Json = Callable[..., object]
 
 
 def said(result: object, output: str = "out") -> str:
