@@ -39,10 +39,15 @@ def in_namespace(script: str, registry: Path) -> subprocess.CompletedProcess[str
     fresh tmpfs at `registry`."""
     assert UNSHARE is not None
     runner = f"{shlex.quote(sys.executable)} -m runner"
-    body = f"set -u\nrunner() {{ {runner} \"$@\"; }}\n{script}"
+    body = f'set -u\nrunner() {{ {runner} "$@"; }}\n{script}'
     env = {**os.environ, "RUNNER_REGISTRY": str(registry)}
     return subprocess.run(
-        [*UNSHARE, "sh", "-c", body], capture_output=True, text=True, env=env, timeout=300, check=False
+        [*UNSHARE, "sh", "-c", body],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
 
 

@@ -33,7 +33,8 @@ outputs:
   joined: {type: uri_file}
 command: >-
   python -c "import sys, pathlib; a = pathlib.Path(sys.argv[1], 'said.txt').read_text();
-  b = pathlib.Path(sys.argv[2]).read_text(); pathlib.Path(sys.argv[4]).write_text((a + b) * int(sys.argv[3]))"
+  b = pathlib.Path(sys.argv[2]).read_text();
+  pathlib.Path(sys.argv[4]).write_text((a + b) * int(sys.argv[3]))"
   ${{inputs.said}} ${{inputs.extra}} ${{inputs.times}} ${{outputs.joined}}
 """
 PIPELINE = """\
@@ -100,9 +101,7 @@ def same_pipeline(exported: Pipeline, loaded: Pipeline) -> None:
     ]
 
 
-def test_export_to_python_round_trips(
-    pipeline_file: Path, run_cli: Cli, tmp_path: Path
-) -> None:
+def test_export_to_python_round_trips(pipeline_file: Path, run_cli: Cli, tmp_path: Path) -> None:
     program = tmp_path / "elsewhere" / "echo_join.py"
     program.parent.mkdir()
     code, out, err = run_cli("pipeline", "export", pipeline_file, "--to", "py", "-o", program)
@@ -125,7 +124,9 @@ def test_export_to_python_round_trips(
         "say": "hit", "say-again": "hit", "join": "hit",
     }  # fmt: skip
     # Run as a program, it runs the pipeline (all cached) and exits 0.
-    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(program)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     status, _, run_dir = done.stdout.strip().partition(": ")
     assert status == "succeeded"
@@ -151,7 +152,7 @@ def test_export_to_a_notebook_has_a_cell_per_step(
     monkeypatch.chdir(notebook.parent)
     namespace: dict[str, object] = {}
     for cell in cells[1:-1]:
-        exec("".join(cell["source"]), namespace)  # noqa: S102 -- the point of the test
+        exec("".join(cell["source"]), namespace)
     built = namespace["pipeline"]
     same_pipeline(built.pipeline, load_pipeline(pipeline_file))  # type: ignore[attr-defined]
 
@@ -160,5 +161,5 @@ def test_export_to_stdout_by_default(pipeline_file: Path, run_cli: Cli) -> None:
     code, out, err = run_cli("pipeline", "export", pipeline_file)
     assert code == 0, err
     assert out.startswith('"""Echo and join, built with runner\'s Python DSL.')
-    assert "@runner.pipeline(name=\"pipeline\")" in out
+    assert '@runner.pipeline(name="pipeline")' in out
     assert textwrap.dedent(out).count("runner.load_module(") == 3

@@ -60,5 +60,7 @@ def test_the_registry_walkthrough_works_as_written(tmp_path: Path) -> None:
         "split": "cached",
         **dict.fromkeys(("train", "score", "map", "ndcg", "precision", "recall"), "succeeded"),
     }
-    model = json.loads(Path(bumped, "steps", "train", "outputs", "model", "sar_model.json").read_text())
+    model = json.loads(
+        Path(bumped, "steps", "train", "outputs", "model", "sar_model.json").read_text()
+    )
     assert model["parameters"]["half_life_days"] == 90.0
