@@ -102,7 +102,7 @@ def register(registry: Registry, request: Request) -> Registered:
     or a repository; `spec_file` picks one when there are several)."""
     with open_source(request.source, ref=request.ref, subdir=request.subdir) as (origin, where):
         spec_path = _pick_spec(where, request)
-        relative = _relative(spec_path, where)
+        relative = None if origin.kind == "file" else _relative(spec_path, where)
         return register_spec(registry, spec_path, origin.to_json(relative), request.set_default)
 
 
@@ -351,6 +351,4 @@ _SPEC_FILE_HINT = "name the spec with --spec-file PATH (relative to the source)"
 
 
 def _relative(path: Path, root: Path) -> str:
-    if path == root:
-        return path.name
     return path.relative_to(root).as_posix()
