@@ -166,13 +166,15 @@ def _export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     text = export_pipeline(
         pipeline, args.to, target, lambda spec: registered_reference(spec, args.registry)
     )
-    if args.output is None:
-        stdout.write(text)
-        return EXIT_OK
-    write_text_atomic(args.output, text)
+    if args.output is not None:
+        write_text_atomic(args.output, text)
     if args.json:
-        json.dump({"pipeline": pipeline.name, "to": args.to, "file": str(args.output)}, stdout)
+        written = None if args.output is None else str(args.output)
+        data = {"pipeline": pipeline.name, "to": args.to, "file": written}
+        json.dump(data if written else {**data, "text": text}, stdout)
         stdout.write("\n")
+    elif args.output is None:
+        stdout.write(text)
     else:
         print(f"wrote {args.output}", file=stdout)
     return EXIT_OK

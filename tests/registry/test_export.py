@@ -7,7 +7,6 @@ import json
 import runpy
 import subprocess
 import sys
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -162,4 +161,8 @@ def test_export_to_stdout_by_default(pipeline_file: Path, run_cli: Cli) -> None:
     assert code == 0, err
     assert out.startswith('"""Echo and join, built with runner\'s Python DSL.')
     assert '@runner.pipeline(name="pipeline")' in out
-    assert textwrap.dedent(out).count("runner.load_module(") == 3
+    assert out.count("runner.load_module(") == 3
+    code, out, err = run_cli("pipeline", "export", pipeline_file, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["file"] is None and data["text"].startswith('"""Echo and join')
