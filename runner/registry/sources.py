@@ -48,17 +48,19 @@ class Origin:
 
 
 def describe(source: object) -> str:
-    """One line for a recorded origin (`Origin.to_json`)."""
+    """One line for a recorded origin (`Origin.to_json`): `folder /x/modules/train.yaml`,
+    `zip /x/pkg.zip: module/train.yaml`, `git URL @ v1 (3f2a1bc4d5e6): modules/train.yaml`."""
     if not isinstance(source, dict):
         return "?"
-    text = f"{source.get('kind', '?')} {source.get('location', '?')}"
+    kind, location = source.get("kind", "?"), str(source.get("location", "?"))
+    inside = "/".join(str(source[key]) for key in ("subdir", "spec") if source.get(key))
+    if kind == "folder":
+        return f"folder {location}/{inside}" if inside else f"folder {location}"
+    text = f"{kind} {location}"
     if source.get("ref") or source.get("commit"):
         commit = str(source.get("commit") or "")[:12]
-        text += f" @ {source.get('ref') or commit}" + (f" ({commit})" if source.get("ref") else "")
-    for key in ("subdir", "spec"):
-        if source.get(key):
-            text += f" {source[key]}"
-    return text
+        text += f" @ {source['ref']} ({commit})" if source.get("ref") else f" @ {commit}"
+    return f"{text}: {inside}" if inside else text
 
 
 def is_git_source(given: str, ref: str | None) -> bool:
