@@ -12,6 +12,7 @@ copy of the version.)
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,21 +39,38 @@ class Frozen:
     warnings: tuple[str, ...]  # from planning the snapshot
 
 
-def freeze(spec: ModuleSpec, folder: Path) -> Frozen:
-    """Write `spec`'s bundle into `folder` (which must not exist yet) and check it."""
+def freeze(spec: ModuleSpec, folder: Path, confine: Path | None = None) -> Frozen:
+    """Write `spec`'s bundle into `folder` (which must not exist yet) and check it. With
+    `confine` (a package or a clone), a file from outside that folder is refused."""
     if spec.code is None:
         raise RegistryError(f"{spec.source}: the module has no code folder to freeze")
     plan = plan_snapshot(spec.code)
-    folder.mkdir(parents=True)
-    materialize(plan, folder / SNAPSHOT)
     data: Any = copy.deepcopy(load_document(spec.source).data)
     carried = rewrite(spec, data, {entry.relpath for entry in plan.entries})
+    if confine is not None:
+        _confined(spec, confine, plan, [item.source for item in carried])
+    folder.mkdir(parents=True)
+    materialize(plan, folder / SNAPSHOT)
     for item in carried:
         _carry(item.source, folder / item.place)
     name = spec.source.name if spec.source.name not in RESERVED else "spec.yaml"
     (folder / name).write_text(dump_yaml(data), encoding="utf-8")
     _check(spec, folder / name, plan)
     return Frozen(folder, name, plan.digest, plan.warnings)
+
+
+def _confined(spec: ModuleSpec, root: Path, plan: SnapshotPlan, carried: list[Path]) -> None:
+    """Everything a package or a clone registers comes from inside it: an include, a conda file
+    or a default reaching out (`../../..`) would copy the registering user's files."""
+    sources = [e.source or e.zip_source for e in plan.entries if e.kind != "symlink"]
+    for path in [*(s for s in sources if s is not None), *carried]:
+        real = Path(os.path.realpath(path))
+        if real != root and root not in real.parents:
+            raise RegistryError(
+                f"{spec.source}: refused: {real} lies outside the package or repository",
+                "its additional includes and the files its spec names must be inside it;"
+                " nothing was registered",
+            )
 
 
 def _carry(source: Path, target: Path) -> None:

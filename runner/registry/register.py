@@ -100,16 +100,19 @@ class Request:
 def register(registry: Registry, request: Request) -> Registered:
     """Register the one spec SOURCE names (a spec file, or the one spec in a folder, a package
     or a repository; `spec_file` picks one when there are several)."""
-    with open_source(request.source, ref=request.ref, subdir=request.subdir) as (origin, where):
+    with open_source(request.source, ref=request.ref, subdir=request.subdir) as opened:
+        origin, where = opened.origin, opened.where
         spec_path = _pick_spec(where, request)
         relative = None if origin.kind == "file" else _relative(spec_path, where)
-        return register_spec(registry, spec_path, origin.to_json(relative), request.set_default)
+        source = origin.to_json(relative)
+        return register_spec(registry, spec_path, source, request.set_default, opened.confine)
 
 
 def register_all(registry: Registry, request: Request) -> list[Outcome]:
     """Register every module spec under SOURCE (matching `pattern`), each on its own."""
     outcomes: list[Outcome] = []
-    with open_source(request.source, ref=request.ref, subdir=request.subdir) as (origin, where):
+    with open_source(request.source, ref=request.ref, subdir=request.subdir) as opened:
+        origin, where = opened.origin, opened.where
         if not where.is_dir():
             raise RegistryError(f"--recursive: {request.source} is not a folder")
         for path in _yaml_files(where, request.pattern):
@@ -119,7 +122,8 @@ def register_all(registry: Registry, request: Request) -> list[Outcome]:
                 outcomes.append(Outcome(relative, skipped=reason))
                 continue
             try:
-                done = register_spec(registry, path, origin.to_json(relative), request.set_default)
+                source = origin.to_json(relative)
+                done = register_spec(registry, path, source, request.set_default, opened.confine)
             except RunnerError as exc:
                 if exc.exit_code != 2:
                     raise  # a full disk stops the batch: the next ones would fail the same way
@@ -130,14 +134,19 @@ def register_all(registry: Registry, request: Request) -> list[Outcome]:
 
 
 def register_spec(
-    registry: Registry, spec_path: Path, source: Mapping[str, object], set_default: bool
+    registry: Registry,
+    spec_path: Path,
+    source: Mapping[str, object],
+    set_default: bool,
+    confine: Path | None = None,
 ) -> Registered:
+    """Register one spec file; `confine`: a folder everything it registers must come from."""
     spec = load_spec(spec_path)
     full_name = module_name(spec)
     _check(spec, full_name, registry)
     staging = registry.layout.scratch("stage")
     try:
-        frozen = _freeze(registry, spec, staging)
+        frozen = _freeze(registry, spec, staging, confine)
         tree = digest_path(frozen.folder, registry.store.state)
         existing = registry.catalogue.version(full_name, spec.version)
         if existing is not None:
@@ -193,11 +202,11 @@ def _check(spec: ModuleSpec, full_name: str, registry: Registry) -> None:
         )
 
 
-def _freeze(registry: Registry, spec: ModuleSpec, staging: Path) -> Frozen:
+def _freeze(registry: Registry, spec: ModuleSpec, staging: Path, confine: Path | None) -> Frozen:
     doing = f"cannot register {module_name(spec)}"
     try:
         staging.parent.mkdir(parents=True, exist_ok=True)
-        return freeze(spec, staging / BUNDLE)
+        return freeze(spec, staging / BUNDLE, confine)
     except OSError as exc:
         raise storage_error(exc, registry.root, doing) from None
     except SnapshotError as exc:

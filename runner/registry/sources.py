@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from runner.registry.errors import RegistryError
 
@@ -76,17 +77,26 @@ def _is_bare_repository(path: Path) -> bool:
     return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
 
 
+class Opened(NamedTuple):
+    origin: Origin
+    where: Path  # the spec file, or the folder (under --subdir) to look in
+    # A package or a clone: what it registers must come from inside it (None: a local folder
+    # or spec, whose includes may reach anywhere on the user's own disk).
+    confine: Path | None
+
+
 @contextmanager
 def open_source(
     given: str, *, ref: str | None = None, subdir: str | None = None
-) -> Iterator[tuple[Origin, Path]]:
-    """The origin, and the local spec file or folder to register from (under `subdir`)."""
+) -> Iterator[Opened]:
+    """The origin, the local spec file or folder to register from (under `subdir`), and the
+    folder a package or clone must not reach out of."""
     if is_git_source(given, ref):
         with tempfile.TemporaryDirectory(prefix="runner-register-") as scratch:
             clone = Path(scratch) / "repository"
             commit = clone_repository(given, ref, clone)
             origin = Origin("git", _location(given), ref, commit, subdir)
-            yield origin, _inside(clone, subdir, given)
+            yield Opened(origin, _inside(clone, subdir, given), clone.resolve())
         return
     path = Path(given).expanduser().absolute()
     if not path.exists():
@@ -95,17 +105,18 @@ def open_source(
             "give a spec file, a folder, a .zip package or a git repository (URL or --ref)",
         )
     if path.is_dir():
-        yield Origin("folder", str(path), subdir=subdir), _inside(path, subdir, given)
+        yield Opened(Origin("folder", str(path), subdir=subdir), _inside(path, subdir, given), None)
         return
     if zipfile.is_zipfile(path) or path.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory(prefix="runner-register-") as scratch:
-            extract_zip(path, Path(scratch) / "package")
+            package = Path(scratch) / "package"
+            extract_zip(path, package)
             origin = Origin("zip", str(path), subdir=subdir)
-            yield origin, _inside(Path(scratch) / "package", subdir, given)
+            yield Opened(origin, _inside(package, subdir, given), package.resolve())
         return
     if subdir is not None:
         raise RegistryError(f"--subdir {subdir}: {given} is a spec file, not a folder")
-    yield Origin("file", str(path)), path
+    yield Opened(Origin("file", str(path)), path, None)
 
 
 def _location(given: str) -> str:

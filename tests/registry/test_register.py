@@ -167,6 +167,24 @@ def test_malicious_zip_entries_are_refused(
     assert listed(run_json) == {}
 
 
+def test_a_package_whose_spec_reaches_outside_it_is_refused(
+    make_module: MakeModule, run_json: Json, run_cli: Cli, tmp_path: Path
+) -> None:
+    """An include or a conda file of `../../..` would copy the registering user's own files."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the registry")
+    spec = make_module()
+    climb = "../" * (len(spec.parent.parts) + 4)
+    spec.write_text(spec.read_text().replace("../shared/helper.py", f"{climb}{secret}"))
+    archive = zip_folder(spec.parent.parent, tmp_path / "reaching.zip")
+    code, _, err = run_cli("module", "register", archive, "--subdir", "module")
+    assert code == 2, err
+    assert f"refused: {secret} lies outside the package or repository" in err
+    assert listed(run_json) == {}
+    # From a folder on the user's own disk, includes may reach anywhere.
+    assert run_json("module", "register", spec)["status"] == "registered"
+
+
 def test_a_file_that_is_not_a_zip_is_refused(run_cli: Cli, tmp_path: Path) -> None:
     fake = tmp_path / "package.zip"
     fake.write_bytes(b"PK\x03\x04 not really")
