@@ -16,9 +16,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
 
-from runner.registry.errors import storage_error
+from runner.registry.errors import RegistryError, storage_error
 
 BUSY_TIMEOUT_S = 120.0
+FORMAT = 1  # PRAGMA user_version: a catalogue of a newer format is refused, never misread
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS modules (
     name TEXT PRIMARY KEY COLLATE NOCASE,
@@ -100,6 +101,19 @@ class Catalogue:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                if self._format() == 0:
+                    self._db.execute(f"PRAGMA user_version = {FORMAT}")
+        found = self._format()
+        if found > FORMAT:
+            self._db.close()
+            raise RegistryError(
+                f"the registry catalogue {path} was written by a newer runner"
+                f" (format {found}, this one reads {FORMAT})",
+                "upgrade runner, or give another registry with --registry DIR",
+            )
+
+    def _format(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _connect(self) -> sqlite3.Connection:
         if self.writable:
