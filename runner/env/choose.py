@@ -85,15 +85,10 @@ def _named_hint(spec: ModuleSpec, exc: UnsupportedError) -> str | None:
         return exc.hint
     # The legacy form `amlEnvironment: {name, version}`: say what to write there instead.
     searched = exc.hint if exc.hint and exc.hint.startswith("add a definition") else None
-    return "; ".join(
-        filter(
-            None,
-            (
-                "in amlEnvironment, leave out `version` for the latest version known here, or"
-                " describe the environment inline (docker.baseImage, python.condaDependencies)",
-                searched or "or add a definition of your own (see environments/README.md)",
-            ),
-        )
+    return (
+        "in amlEnvironment, leave out `version` for the latest version known here, or describe"
+        " the environment inline (docker.baseImage, python.condaDependencies); "
+        + (searched or "or add a definition of your own (see environments/README.md)")
     )
 
 

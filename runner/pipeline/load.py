@@ -26,6 +26,7 @@ from runner.pipeline.model import (
     Step,
     StepOutput,
 )
+from runner.registry.names import is_registered_form
 from runner.registry.resolve import load_module_spec
 from runner.spec.common import Context, absolute, environment_variables, fields, opt_text, present
 from runner.spec.files import is_remote
@@ -188,7 +189,7 @@ def _job(ctx: Context, name: str, node: Node, components: _Components) -> _Job:
 
 def _module(step: str, node: Node, base: Path, components: _Components) -> ModuleSpec:
     written = _registered_mapping(node) if node.is_map() else node.string().strip()
-    if written.lower().startswith("azureml:"):
+    if is_registered_form(written):
         key = written
     else:
         local = written[len("file:") :] if written.lower().startswith("file:") else written
