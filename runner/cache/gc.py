@@ -143,7 +143,7 @@ def _sweep(store: CacheStore, live: Mapping[str, Reading]) -> tuple[int, int, in
             return None
         referenced = _referenced(store, live)
         objects, freed = _remove_orphans(store.layout.objects, referenced)
-        return objects, freed, _remove_stale_tmp(store.layout.tmp, time.time())
+        return objects, freed, remove_stale_tmp(store.layout.tmp, time.time())
 
 
 def _referenced(store: CacheStore, known: Mapping[str, Reading]) -> set[str]:
@@ -173,7 +173,8 @@ def _remove_orphans(objects: Path, referenced: set[str]) -> tuple[int, int]:
     return count, freed
 
 
-def _remove_stale_tmp(tmp: Path, now: float) -> int:
+def remove_stale_tmp(tmp: Path, now: float) -> int:
+    """Delete what lies in `tmp` unchanged for STALE_TMP_S (left by crashed processes)."""
     count = 0
     for item in _listing(tmp):
         try:

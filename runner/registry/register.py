@@ -17,11 +17,13 @@ import fnmatch
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.cache.digest import FileDigest, digest_path
+from runner.cache.gc import remove_stale_tmp
 from runner.cache.manifest import KEEP
 from runner.clock import now_iso
 from runner.errors import RunnerError, SnapshotError, SpecError
@@ -144,6 +146,7 @@ def register_spec(
     spec = load_spec(spec_path)
     full_name = module_name(spec)
     _check(spec, full_name, registry)
+    remove_stale_tmp(registry.layout.tmp, time.time())  # what crashed registrations left
     staging = registry.layout.scratch("stage")
     try:
         frozen = _freeze(registry, spec, staging, confine)

@@ -3,9 +3,11 @@ bad sources refused with the catalogue unchanged."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import subprocess
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -257,3 +259,14 @@ def test_git_sources_that_fail_are_refused(
     code, _, err = run_cli("module", "register", repository, "--ref", "v1", "--subdir", "nowhere")
     assert code == 2 and "has no folder nowhere" in err
     assert listed(run_json) == {}
+
+
+def test_what_a_crashed_registration_left_is_swept_after_an_hour(
+    make_module: MakeModule, run_json: Json, registry_dir: Path
+) -> None:
+    old, fresh = registry_dir / "tmp" / "stage-1-old", registry_dir / "tmp" / "stage-2-fresh"
+    for folder in (old, fresh):
+        (folder / "bundle").mkdir(parents=True)
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    run_json("module", "register", make_module())
+    assert not old.exists() and fresh.exists()
