@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from runner.registry.errors import RegistryError, storage_error
 
@@ -113,7 +113,15 @@ class Catalogue:
             )
 
     def _format(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return int(str(self._read("PRAGMA user_version")[0][0]))
+
+    def _read(self, sql: str, params: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query; a catalogue that cannot be read (damaged, not a catalogue) is a
+        RegistryError, as a storage failure is."""
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path.parent, "cannot read the registry") from None
 
     def _connect(self) -> sqlite3.Connection:
         if self.writable:
@@ -161,14 +169,14 @@ class Catalogue:
         params: tuple[str, ...] = ()
         if namespace is not None:
             sql, params = sql + " WHERE namespace = ? COLLATE NOCASE", (namespace,)
-        return [ModuleRow(*row) for row in self._db.execute(sql + " ORDER BY name", params)]
+        return [ModuleRow(*row) for row in self._read(sql + " ORDER BY name", params)]
 
     def module(self, name: str) -> ModuleRow | None:
-        row = self._db.execute(
+        rows = self._read(
             "SELECT name, namespace, default_version, created_at FROM modules WHERE name = ?",
             (name,),
-        ).fetchone()
-        return None if row is None else ModuleRow(*row)
+        )
+        return ModuleRow(*rows[0]) if rows else None
 
     def versions(self, module: str | None = None) -> list[VersionRow]:
         """Versions in registration order (of one module, or of all)."""
@@ -176,14 +184,14 @@ class Catalogue:
         params: tuple[str, ...] = ()
         if module is not None:
             sql, params = sql + " WHERE module = ?", (module,)
-        return [_version(row) for row in self._db.execute(sql + " ORDER BY rowid", params)]
+        return [_version(row) for row in self._read(sql + " ORDER BY rowid", params)]
 
     def version(self, module: str, version: str) -> VersionRow | None:
-        row = self._db.execute(
+        rows = self._read(
             f"SELECT {_VERSION_COLUMNS} FROM versions WHERE module = ? AND version = ?",
             (module, version),
-        ).fetchone()
-        return None if row is None else _version(row)
+        )
+        return _version(rows[0]) if rows else None
 
     def add_version(self, namespace: str, row: VersionRow, *, make_default: bool) -> ModuleRow:
         """Insert a version (call inside a transaction); the module appears with its first
@@ -230,17 +238,17 @@ class Catalogue:
     # -- data types ------------------------------------------------------------------------------
 
     def datatypes(self) -> list[DataTypeRow]:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT name, description, parent, registered_at FROM datatypes ORDER BY name"
         )
         return [DataTypeRow(*row) for row in rows]
 
     def datatype(self, name: str) -> DataTypeRow | None:
-        row = self._db.execute(
+        rows = self._read(
             "SELECT name, description, parent, registered_at FROM datatypes WHERE name = ?",
             (name,),
-        ).fetchone()
-        return None if row is None else DataTypeRow(*row)
+        )
+        return DataTypeRow(*rows[0]) if rows else None
 
     def add_datatype(self, row: DataTypeRow) -> None:
         self._db.execute(

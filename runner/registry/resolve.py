@@ -20,13 +20,14 @@ every run of a spec file goes through it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.registry.names import is_registered_form
 from runner.registry.porttypes import has_custom_types
 from runner.spec.load import load_spec
-from runner.spec.model import ModuleSpec
+from runner.spec.model import ModuleSpec, SpecWarning
 
 if TYPE_CHECKING:
     from runner.registry.lookup import Purpose
@@ -77,10 +78,17 @@ def _path(written: str, base: Path | None) -> Path:
 
 
 def _with_datatypes(spec: ModuleSpec, registry: Path | None) -> ModuleSpec:
+    """A spec file with custom port types learns what the registry says of them; a registry
+    that cannot be read costs a warning, never the run of a file that does not need it."""
     if not has_custom_types(spec):
         return spec
     from runner.registry.base import Registry
+    from runner.registry.errors import RegistryError
     from runner.registry.lookup import attach_datatypes
 
-    with Registry.open(registry) as opened:
-        return attach_datatypes(spec, opened.catalogue)
+    try:
+        with Registry.open(registry) as opened:
+            return attach_datatypes(spec, opened.catalogue)
+    except RegistryError as exc:
+        unread = SpecWarning(str(spec.source), f"registered data types not read: {exc.message}")
+        return replace(spec, warnings=(*spec.warnings, unread))

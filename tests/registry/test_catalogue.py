@@ -42,3 +42,28 @@ def test_a_catalogue_of_a_newer_format_is_refused(tmp_path: Path) -> None:
     for writable in (False, True):
         with pytest.raises(RegistryError, match="was written by a newer runner"):
             Catalogue(path, writable=writable)
+
+
+def test_a_damaged_catalogue_is_an_error_but_never_stops_a_spec_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from runner.cli import main as cli
+
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    (registry / "catalogue.db").write_bytes(b"not a database at all" * 100)
+    monkeypatch.setenv("RUNNER_REGISTRY", str(registry))
+    spec = tmp_path / "custom.yaml"
+    spec.write_text(
+        "$schema: http://azureml/sdk-2-0/CommandComponent.json\ntype: CommandComponent\n"
+        "name: custom\nversion: 1.0.0\noutputs:\n  result: {type: TabularData}\n"
+        "command: echo {outputs.result}\n"
+    )
+    assert cli.main(["render", str(spec)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("echo ")
+    assert "registered data types not read" in err and "file is not a database" in err
+    for argv in (["module", "list"], ["run", "custom"], ["datatype", "register", "X"]):
+        assert cli.main(argv) == 2
+        _, err = capsys.readouterr()
+        assert "file is not a database" in err and "Traceback" not in err
