@@ -71,3 +71,18 @@ def test_a_lost_bundle_is_reported_and_restored_by_registering_again(
     assert run_json("module", "register", spec)["status"] == "unchanged"
     got = run_json("module", "download", "echo", registry_dir.parent / "out")
     assert Path(got["spec"]).is_file()
+
+
+def test_gc_of_a_shared_store_drops_other_entries_and_keeps_kept_ones(tmp_path: Path) -> None:
+    """In a store that also holds ordinary cache entries, only those go, objects included."""
+    with CacheStore(tmp_path / "store") as store:
+        for name, meta in (("a" * 32, {"keep": True}), ("b" * 32, {})):
+            out = tmp_path / name / "out"
+            out.mkdir(parents=True)
+            (out / "data.txt").write_text(f"content of {name[0]}")
+            store.publish(name, {"out": (out, "dir")}, {}, meta)
+        report = collect(store, max_size=0, older_than=0)
+        assert report.removed == ("b" * 32,)
+        assert [entry.key for entry in store.entries()] == ["a" * 32]
+        assert report.objects_removed == 1 and report.size == len("content of a")
+        assert store.lookup("a" * 32) is not None
