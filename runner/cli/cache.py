@@ -206,7 +206,8 @@ def _gc(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         })  # fmt: skip
         return EXIT_OK
     print(
-        f"removed {len(report.removed)} entries, {report.objects_removed} objects and "
+        f"removed {plural(len(report.removed), 'entry', 'entries')}, "
+        f"{plural(report.objects_removed, 'object')} and "
         f"{plural(len(doomed), 'environment')}, freed {size_text(report.bytes_freed + env_freed)};"
         f" the cache now holds {size_text(report.size + env_left)}",
         file=stdout,
@@ -227,9 +228,14 @@ def _evicted(
     if max_size is None:
         return doomed, None
     live_entries = [e for e in entries if horizon is None or e.last_used >= horizon]
+    # A docker environment's image is in the engine, not in this folder: it does not count.
     timeline: list[tuple[float, int, EnvUsage | None]] = [
         *((e.last_used, e.size, None) for e in live_entries),
-        *((u.last_used, u.size, u) for u in envs if u not in doomed),
+        *(
+            (u.last_used, u.size, u)
+            for u in envs
+            if u not in doomed and u.record.backend != "docker"
+        ),
     ]
     timeline.sort(key=lambda item: item[0], reverse=True)
     total, entries_budget, full = 0, 0, False

@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stderr.write(f"{USAGE}\n\n{command_list()}\nsee `runner --help`\n")
         return 2
     first = args[0]
-    if first in ("-h", "--help"):
+    if first in ("-h", "--help") or args == ["help"]:
         stdout.write(f"{USAGE}\n\nRun Azure Machine Learning modules and pipelines locally, "
                      f"with a content-hash cache.\n\n{command_list()}\n{HELP_TAIL}")  # fmt: skip
         return 0

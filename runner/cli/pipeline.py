@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from runner.cli.common import add_cache_flags, add_env_flags, environment_options, pairs
 from runner.cli.output import emit_json
-from runner.cli.parser import action, actions, add_json, add_quiet, add_verbose, describe
+from runner.cli.parser import action, actions, add_json, add_quiet, describe
 from runner.cli.pipeline_show import pipeline_text
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError
 from runner.pipeline.display import make_display, summary
@@ -96,7 +96,6 @@ def _configure_run(group: Any) -> None:
     )
     run.add_argument("--no-cache", action="store_true", help="neither look up nor store")
     add_quiet(run, "progress (the summary is still printed)")
-    add_verbose(run)
     add_json(run)
     add_env_flags(run)
     add_cache_flags(run)
@@ -112,10 +111,7 @@ def _load(path: str, stderr: TextIO) -> Pipeline:
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     pipeline = _load(args.pipeline, stderr)
     sets = pairs(args.set, "--set")
-    options = RunOptions(
-        timeout=args.timeout, cache=not args.no_cache, verbose=args.verbose,
-        **environment_options(args),
-    )  # fmt: skip
+    options = RunOptions(timeout=args.timeout, cache=not args.no_cache, **environment_options(args))
     if args.dry_run:
         from runner.pipeline.dryrun import dry_run
 
@@ -125,7 +121,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         else:
             print(report.text(), file=stdout)
         return EXIT_OK
-    display = None if args.quiet or args.json else make_display(stderr)
+    display = None if args.quiet else make_display(stderr)
     result = run_pipeline(
         pipeline,
         sets=sets,

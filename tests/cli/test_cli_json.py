@@ -37,9 +37,22 @@ Path(sys.argv[2], "said.txt").write_text(sys.argv[1])
 NOTE = "the spec names the image example.org/sayer:1, which a host run does not use"
 
 
+PIPELINE = """\
+type: pipeline
+name: talk
+jobs:
+  hello:
+    component: ./sayer.yaml
+    inputs: {text: hello}
+  bye:
+    component: ./sayer.yaml
+    inputs: {text: bye}
+"""
+
+
 @pytest.fixture
 def sayer(write_module: Callable[..., Path]) -> Path:
-    return write_module(SAYER, {"say.py": SAY}, name="sayer.yaml")
+    return write_module(SAYER, {"say.py": SAY, "talk.yml": PIPELINE}, name="sayer.yaml")
 
 
 def runner_process(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -63,6 +76,21 @@ def test_run_json_is_alone_on_stdout_and_the_image_note_is_shown_once(sayer: Pat
     assert json.loads(again.stdout)["status"] == "cached"
     assert NOTE not in again.stderr  # said once for this spec, not on every run
     assert any(NOTE in note for note in json.loads(again.stdout)["notes"])  # still data
+
+
+def test_pipeline_run_json_is_alone_on_stdout_with_progress_on_stderr(sayer: Path) -> None:
+    done = runner_process("pipeline", "run", str(sayer.parent / "talk.yml"), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "succeeded"
+    assert "] hello: succeeded in " in done.stderr and "] bye: succeeded in " in done.stderr
+    step = result["steps"]["hello"]
+    assert is_iso(step["started_at"]) and is_iso(step["ended_at"])
+    record = json.loads(Path(result["run_dir"], "pipeline.json").read_text())
+    assert is_iso(record["started_at"]) and is_iso(record["steps"]["bye"]["ended_at"])
+    quiet = runner_process("pipeline", "run", str(sayer.parent / "talk.yml"), "--json", "-q")
+    assert json.loads(quiet.stdout)["steps"]["bye"]["status"] == "cached"
+    assert "] bye: " not in quiet.stderr
 
 
 def test_validate_json_reports_every_spec(

@@ -80,6 +80,8 @@ def test_help_and_version_go_to_stdout_and_exit_0() -> None:
 
 
 def test_help_of_a_command_names_its_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["help"]) == 0
+    assert "commands:\n  validate " in capsys.readouterr().out
     assert cli.main(["help", "run"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: runner run ")
