@@ -4,7 +4,8 @@
 do: no criterion, no removal): `--older-than AGE`, `--failed`, `--keep N` (all but the N most
 recent) or `--all`; given together, a run must match every filter, and `--keep N` protects the
 N most recent runs whatever the filters say. `--dry-run` lists what would go. A run still
-marked running is never removed (it may be going on; a killed one is removed by hand).
+marked running is never removed (it may be going on; a killed one is removed by hand), and
+nothing is removed from a folder that runner did not mark as its runs folder.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from runner.cli.parser import action, actions, add_json, describe
 from runner.cli.run_folders import RunFolder, remove_run, run_folders
 from runner.clock import iso
 from runner.errors import EXIT_OK, UsageError
+from runner.files import RUNS_MARKER
 from runner.run.workdir import default_runs_root
 
 
@@ -116,7 +118,13 @@ def _prune(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         horizon = time.time() - parse_age(args.older_than) if args.older_than else None
     except ValueError as exc:
         raise UsageError(f"--older-than: {exc}") from None
-    folders = run_folders(_root(args))
+    root = _root(args)
+    folders = run_folders(root)
+    if folders and not (root / RUNS_MARKER).is_file():
+        raise UsageError(
+            f"{root} is not a runs folder made by runner (it has no {RUNS_MARKER} marker)",
+            "name the folder that `runner run` or `runner pipeline run` put the runs in",
+        )
     protected = {f.path for f in folders[: args.keep or 0]}
     chosen = [
         f

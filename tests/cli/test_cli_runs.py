@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -106,11 +107,16 @@ def test_ls_lists_runs_newest_first_with_headers(
 
 
 def test_prune_removes_only_what_it_is_told(
-    maker: Path, capsys: pytest.CaptureFixture[str]
+    maker: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_runs(maker, capsys)
     assert main(["runs", "prune"]) == 2
     assert "say which runs to remove" in capsys.readouterr().err
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(runs_root(), elsewhere, ignore=shutil.ignore_patterns(".runner-runs"))
+    assert main(["runs", "prune", "--all", "--runs-dir", str(elsewhere)]) == 2
+    assert "is not a runs folder made by runner" in capsys.readouterr().err
+    assert len(list(elsewhere.iterdir())) == 5
     before = listed(capsys)
 
     assert main(["runs", "prune", "--all", "--dry-run"]) == 0
