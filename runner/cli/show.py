@@ -1,9 +1,38 @@
-"""The normalised interface of a module, as JSON-ready data and as text for people."""
+"""`runner show SPEC`: the normalised interface of a module, as JSON and as text for people."""
 
 from __future__ import annotations
 
+import argparse
+from typing import TextIO
+
+from runner.cli.common import add_spec_argument, load_spec_warned
+from runner.cli.output import emit_json
+from runner.cli.parser import add_json, leaf
+from runner.errors import EXIT_OK
 from runner.spec.model import EnvironmentSpec, InputPort, ModuleSpec, Parameter
 from runner.template.text import template_text
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_spec_argument(parser)
+    add_json(parser)
+    leaf(
+        parser,
+        _show,
+        [
+            "runner show samples/legacy/optional_input/optional_input.yaml",
+            "runner show module.yaml --json | jq '.inputs[].python_name'",
+        ],
+    )
+
+
+def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    spec = load_spec_warned(args.spec, stderr)
+    if args.json:
+        emit_json(stdout, interface(spec))
+    else:
+        print(interface_text(spec), file=stdout)
+    return EXIT_OK
 
 
 def interface(spec: ModuleSpec) -> dict[str, object]:
