@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from runner.cli.common import add_cache_flags, add_env_flags, environment_options, pairs
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError
 from runner.pipeline.display import LineDisplay, LiveDisplay, summary
+from runner.pipeline.graph import pipeline_graph
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.model import Pipeline, StepOutput, topological_order
 from runner.pipeline.run import RECORD, run_pipeline
@@ -46,6 +47,7 @@ def add_pipeline_commands(commands: Any) -> None:
     add_cache_flags(run)
     show = actions.add_parser("show", help="the steps, their edges and port types")
     show.add_argument("pipeline", metavar="PIPELINE")
+    show.add_argument("--json", action="store_true", help="print the graph (steps, edges) as JSON")
     status = actions.add_parser("status", help="the state of a past run (default: the latest)")
     status.add_argument("run_dir", nargs="?", type=Path, metavar="RUN_DIR")
     status.add_argument("--runs-dir", type=Path, help="where run folders are (default ./runs)")
@@ -107,6 +109,9 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     pipeline = _load(args.pipeline, stderr)
+    if args.json:
+        print(json.dumps(pipeline_graph(pipeline), indent=2), file=stdout)
+        return EXIT_OK
     print(f"pipeline {pipeline.name}  ({pipeline.source})", file=stdout)
     if pipeline.inputs:
         print("inputs:", file=stdout)
