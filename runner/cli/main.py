@@ -19,6 +19,7 @@ from runner.cli.common import add_cache_flags, add_env_flags, environment_option
 from runner.cli.env import add_env_commands, run_env_command
 from runner.cli.pipeline import add_pipeline_commands, run_pipeline_command
 from runner.cli.show import interface, interface_text
+from runner.cli.ui import add_ui_commands, run_ui_command
 from runner.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cache_commands(commands)
     add_env_commands(commands)
     add_pipeline_commands(commands)
+    add_ui_commands(commands)
     return parser
 
 
@@ -229,4 +231,5 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "cache": run_cache_command,
     "env": run_env_command,
     "pipeline": run_pipeline_command,
+    "ui": run_ui_command,
 }

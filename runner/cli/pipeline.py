@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runner.cli.common import add_cache_flags, add_env_flags, environment_options, pairs
+from runner.cli.ui import add_serve_flags, run_ui_command
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError
 from runner.pipeline.display import LineDisplay, LiveDisplay, summary
 from runner.pipeline.graph import pipeline_graph
@@ -48,6 +49,9 @@ def add_pipeline_commands(commands: Any) -> None:
     show = actions.add_parser("show", help="the steps, their edges and port types")
     show.add_argument("pipeline", metavar="PIPELINE")
     show.add_argument("--json", action="store_true", help="print the graph (steps, edges) as JSON")
+    view = actions.add_parser("view", help="the pipeline as a live graph in the browser")
+    view.add_argument("pipeline", metavar="PIPELINE")
+    add_serve_flags(view)
     status = actions.add_parser("status", help="the state of a past run (default: the latest)")
     status.add_argument("run_dir", nargs="?", type=Path, metavar="RUN_DIR")
     status.add_argument("--runs-dir", type=Path, help="where run folders are (default ./runs)")
@@ -55,7 +59,9 @@ def add_pipeline_commands(commands: Any) -> None:
 
 
 def run_pipeline_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    handler = {"run": _run, "show": _show, "status": _status}[args.pipeline_command]
+    handler = {"run": _run, "show": _show, "status": _status, "view": run_ui_command}[
+        args.pipeline_command
+    ]
     return handler(args, stdout, stderr)
 
 

@@ -49,6 +49,7 @@ def _step(pipeline: Pipeline, step: Step, base: Path | None) -> dict[str, object
     return {
         "name": step.name,
         "component": component_path(module, base),
+        "spec": str(module.source),
         "inputs": [port.python_name for port in module.ports],
         "outputs": [port.python_name for port in module.outputs],
         "module": module.identity,
