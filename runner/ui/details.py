@@ -30,14 +30,13 @@ def step_record(folder: Path) -> dict[str, object] | None:
 
 
 def step_detail(record: dict[str, object], folder: Path) -> dict[str, object]:
-    """The panel's fields from a step's run.json; paths inside the run are made relative."""
+    """The panel's fields from a step's run.json, values keyed by python names."""
     spec = record.get("spec") if isinstance(record.get("spec"), dict) else {}
     argv = record.get("argv") or []
     return {
         "module": spec,
-        "parameters": record.get("parameters") or {},
-        "inputs": record.get("inputs") or {},
-        "outputs": record.get("outputs") or {},
+        "parameters": _python_named(record.get("parameters"), spec),
+        "inputs": _python_named(record.get("inputs"), spec),
         "cache_key": record.get("cache_key"),
         "status": record.get("status"),
         "message": record.get("message") or "",
@@ -46,6 +45,22 @@ def step_detail(record: dict[str, object], folder: Path) -> dict[str, object]:
         "workdir": str(folder),
         "rerun": str(folder / "rerun.sh") if (folder / "rerun.sh").is_file() else None,
     }
+
+
+def _python_named(values: object, spec_info: object) -> dict[str, object]:
+    """run.json keys values by original name (`Input path`); the page by python name."""
+    if not isinstance(values, dict):
+        return {}
+    path = spec_info.get("path") if isinstance(spec_info, dict) else None
+    try:
+        spec = load_spec(path) if isinstance(path, str) else None
+    except RunnerError:
+        spec = None
+    named: dict[str, object] = {}
+    for key, value in values.items():
+        item = spec.find_input(str(key)) if spec else None
+        named[item.python_name if item else str(key)] = value
+    return named
 
 
 def explain_step(record: dict[str, object], cwd: Path) -> dict[str, object]:

@@ -139,6 +139,7 @@ def _page_step(step: dict[str, object]) -> dict[str, object]:
         "message": step.get("message") or "",
         "cached": bool(step.get("cached")),
         "cache_key": step.get("cache_key"),
+        "outputs": step.get("outputs") or {},
         "started_at": seconds(step.get("started_at")),
         "ended_at": seconds(step.get("ended_at")),
         "duration": step.get("duration"),
