@@ -78,19 +78,21 @@ def create_app(workspace: Workspace, token: str, port: int) -> Guard:
         yield
         await asyncio.to_thread(workspace.jobs.close)  # runs started here end with the server
 
-    return Guard(Starlette(routes=routes, lifespan=lifespan), token, port)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={RunnerError: _refused})
+    return Guard(app, token, port)
 
 
 def _json(method: Callable[[Request], Awaitable[object]]) -> Handler:
-    """A route answering JSON; runner's own errors are a 400 with the message and hint."""
-
     async def handler(request: Request) -> Response:
-        try:
-            return JSONResponse(await method(request))
-        except RunnerError as exc:
-            return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=400)
+        return JSONResponse(await method(request))
 
     return handler
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    """runner's own errors (a bad name, a path outside a run): 400 with the message and hint."""
+    assert isinstance(exc, RunnerError)
+    return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=400)
 
 
 def _param(request: Request, name: str) -> str:

@@ -8,14 +8,18 @@ Before a step has run, it is the pipeline's dry run for that step (`--dry-run`).
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 
+from runner.cache.location import default_cache_root
+from runner.cache.store import CacheStore
 from runner.errors import RunnerError
 from runner.pipeline.dryrun import dry_run
 from runner.pipeline.model import Pipeline
 from runner.run.explain import explain_module
 from runner.run.job import RunOptions
+from runner.run.key import KeyParts, explain
 from runner.spec.load import load_spec
 from runner.ui.jobs import shown_path
 
@@ -81,7 +85,37 @@ def explain_step(record: dict[str, object], cwd: Path) -> dict[str, object]:
         explanation = explain_module(load_spec(spec_path), values, None, RunOptions())
     except RunnerError as exc:
         return {"text": f"cannot explain: {exc}", "command": shlex.join(argv)}
-    return {"text": explanation.text(), "command": shlex.join(argv)}
+    text = explanation.text()
+    if record.get("status") == "succeeded" and isinstance(record.get("cache_key"), str):
+        past = why_it_ran(str(record["cache_key"]), str(spec_path))
+        text = f"{past}\nnow: {text}"
+    return {"text": text, "command": shlex.join(argv)}
+
+
+def why_it_ran(key: str, spec_path: str, cache_root: Path | None = None) -> str:
+    """Why a step that ran did not come from the cache: its key parts against those of the
+    module's newest earlier cache entry, in `runner explain`'s words."""
+    with CacheStore(cache_root or default_cache_root(os.environ)) as store:
+        entries = store.entries()  # oldest first
+    mine = next((entry for entry in entries if entry.key == key), None)
+    if mine is None:
+        return f"ran (key {key}); its result is not in the cache now"
+    earlier = [
+        entry
+        for entry in entries
+        if entry.meta.get("spec") == spec_path
+        and entry.key != key
+        and entry.created_at < mine.created_at
+    ]
+    if not earlier:
+        return f"ran (key {key}): no earlier cached run of this module"
+    try:
+        reasons = explain(KeyParts.from_json(earlier[-1].parts), KeyParts.from_json(mine.parts))
+    except (KeyError, TypeError, ValueError):
+        return f"ran (key {key}); the earlier entry cannot be compared"
+    lines = [f"ran (key {key}), since the module's previous cached run:"]
+    lines += [f"  {reason}" for reason in reasons or ["nothing changed: it was forced"]]
+    return "\n".join(lines)
 
 
 def _cli_value(value: object) -> str:

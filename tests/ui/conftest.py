@@ -1,0 +1,139 @@
+"""The web page's tests: a real server (`python -m runner ... --no-open --port 0` as a child
+process) and, for the browser tests, Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@dataclass
+class Server:
+    url: str  # the page's URL as printed, token and all
+    process: subprocess.Popen[str]
+
+    @property
+    def base(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def port(self) -> int:
+        return int(urlsplit(self.url).port or 0)
+
+    @property
+    def token(self) -> str:
+        return parse_qs(urlsplit(self.url).query)["token"][0]
+
+    def request(
+        self,
+        path: str,
+        *,
+        token: bool = True,
+        headers: Mapping[str, str] | None = None,
+        body: object = None,
+    ) -> tuple[int, str]:
+        """(status, body) of a real HTTP request to the server."""
+        url = f"{self.base}{path}"
+        all_headers = dict(headers or {})
+        if token:
+            all_headers.setdefault("X-Runner-Token", self.token)
+        data = None if body is None else json.dumps(body).encode()
+        if data is not None:
+            all_headers.setdefault("Content-Type", "application/json")
+        request = urllib.request.Request(url, data=data, headers=all_headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def get_json(self, path: str) -> dict[str, object]:
+        status, text = self.request(path)
+        assert status == 200, text
+        data = json.loads(text)
+        assert isinstance(data, dict)
+        return data
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> Server:
+    argv = [sys.executable, "-m", "runner", *args, "--no-open", "--port", "0"]
+    process = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(env if env is not None else os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    # The rest of what it prints is drained by a thread, so the server never blocks on a pipe.
+    threading.Thread(target=_drain, args=(process.stdout, lines), daemon=True).start()
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        seen.append(line)
+        if line.strip().startswith("http://"):
+            return Server(line.strip(), process)
+        if line == "":
+            break
+    Server("", process).stop()
+    raise AssertionError(f"the server printed no URL: {''.join(seen)}")
+
+
+def _drain(stream: IO[str], lines: queue.Queue[str]) -> None:
+    with stream:
+        for line in stream:
+            lines.put(line)
+    lines.put("")
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Server]]:
+    """`serve(args, cwd)` starts a server, stopped when the test ends."""
+    started: list[Server] = []
+
+    def start(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> Server:
+        server = start_server(args, cwd, env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
