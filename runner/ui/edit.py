@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from runner.spec.common import absolute
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
 
+_PARENT_OUTPUT = re.compile(r"\$\{\{\s*parent\.outputs\.([\w-]+)\s*\}\}")
+_JOB_OUTPUT = re.compile(r"\$\{\{\s*parent\.jobs\.([\w-]+)\.outputs\.")
 NEW_PIPELINE = """\
 $schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
 type: pipeline
@@ -72,7 +75,7 @@ def save_pipeline(target: Path, steps: Sequence[StepEdit], display_name: str = "
     jobs = doc.get("jobs")
     if not isinstance(jobs, CommentedMap):
         jobs = doc["jobs"] = CommentedMap()
-    _apply(jobs, steps, target.parent)
+    _drop_outputs(doc, _apply(jobs, steps, target.parent))
     stream = io.StringIO()
     yaml.dump(doc, stream)
     new_text = stream.getvalue()
@@ -93,10 +96,10 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _apply(jobs: CommentedMap, steps: Sequence[StepEdit], folder: Path) -> None:
+def _apply(jobs: CommentedMap, steps: Sequence[StepEdit], folder: Path) -> dict[str, object]:
+    """Make `jobs` what the page has; the jobs removed are returned."""
     wanted = {step.name for step in steps}
-    for name in [key for key in jobs if key not in wanted]:
-        del jobs[name]
+    removed = {name: jobs.pop(name) for name in [key for key in jobs if key not in wanted]}
     for step in steps:
         spec = _spec(step.module)
         job = jobs.get(step.name)
@@ -107,6 +110,30 @@ def _apply(jobs: CommentedMap, steps: Sequence[StepEdit], folder: Path) -> None:
         if not isinstance(written, str) or _resolve(folder, written) != spec.source:
             job["component"] = component_path(spec, folder)
         _apply_inputs(job, spec, step.inputs)
+    return removed
+
+
+def _drop_outputs(doc: CommentedMap, removed: Mapping[str, object]) -> None:
+    """Pipeline outputs bound to removed jobs go with them (as in Designer): those bound in
+    the jobs' own outputs, and those bound at the top to one of their outputs."""
+    outputs = doc.get("outputs")
+    if not isinstance(outputs, CommentedMap) or not removed:
+        return
+    gone = set()
+    for job in removed.values():
+        job_outputs = job.get("outputs") if isinstance(job, Mapping) else None
+        for value in (job_outputs or {}).values():
+            found = _PARENT_OUTPUT.search(str(_written(value)))
+            if found:
+                gone.add(found.group(1))
+    for name, value in outputs.items():
+        found = _JOB_OUTPUT.search(str(_written(value)))
+        if found and found.group(1) in removed:
+            gone.add(name)
+    for name in gone:
+        outputs.pop(name, None)
+    if not outputs:
+        del doc["outputs"]
 
 
 def _spec(path: Path) -> ModuleSpec:

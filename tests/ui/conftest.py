@@ -137,3 +137,58 @@ def serve() -> Iterator[Callable[..., Server]]:
     yield start
     for server in started:
         server.stop()
+
+
+MAKE_NUMBERS = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+name: make_numbers
+display_name: Make numbers
+version: 0.1.0
+inputs:
+  count: {type: integer, default: 5, min: 1, max: 1000}
+outputs:
+  numbers: {type: uri_folder}
+command: >-
+  python -c "import sys, pathlib; n = int(sys.argv[1]);
+  pathlib.Path(sys.argv[2], 'numbers.txt').write_text(chr(10).join(map(str, range(1, n + 1))))"
+  ${{inputs.count}} ${{outputs.numbers}}
+"""
+
+SUM_NUMBERS = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+name: sum_numbers
+display_name: Sum numbers
+version: 0.1.0
+inputs:
+  numbers: {type: uri_folder}
+outputs:
+  total: {type: uri_folder}
+command: >-
+  python -c "import sys, pathlib; text = pathlib.Path(sys.argv[1], 'numbers.txt').read_text();
+  print('sum', sum(map(int, text.split())));
+  pathlib.Path(sys.argv[2], 'total.txt').write_text(str(sum(map(int, text.split()))))"
+  ${{inputs.numbers}} ${{outputs.total}}
+"""
+
+MODEL = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+name: make_model
+version: 0.1.0
+outputs:
+  model: {type: mlflow_model}
+command: python -c "print('no model')" ${{outputs.model}}
+"""
+
+
+def write_modules(folder: Path) -> dict[str, Path]:
+    """Two stdlib modules that connect (uri_folder -> uri_folder) and one that fits neither."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, text in (("make_numbers", MAKE_NUMBERS), ("sum_numbers", SUM_NUMBERS),
+                       ("make_model", MODEL)):  # fmt: skip
+        paths[name] = folder / f"{name}.yml"
+        paths[name].write_text(text, encoding="utf-8")
+    return paths
