@@ -84,6 +84,8 @@ function setCommand(text) {
 async function run(options = {}) {
   if (state.dirty) return notice("save the pipeline first: runs use the saved file");
   if (!state.pipeline) return notice("save the pipeline first");
+  const extra = [...(options.from ? ["--from", options.from] : []), ...(options.force ? ["--force", options.force] : [])];
+  setCommand(runCommand(extra));
   try {
     const { job } = await post("/api/run", { p: state.pipeline, ...options });
     setCommand(job.command);

@@ -26,6 +26,11 @@ export async function showStep(name, force = false) {
   const info = state.live && state.live.steps[name];
   const stepState = info ? info.state : "none";
   if (!force && shown.name === name && shown.run === run && shown.state === stepState) return;
+  if (shown.name !== name) {
+    closeLog();
+    $("#step-log").textContent = "";
+    delete $("#step-log").dataset.ended;
+  }
   shown = { name, run, state: stepState };
   const step = state.model.steps.find((s) => s.name === name);
   if (!step) return closeStep();
@@ -105,6 +110,7 @@ function followLog(name, run, status) {
   if (key === logKey && logSource) return;
   closeLog();
   const log = $("#step-log");
+  delete log.dataset.ended;
   if (!run || status === "pending") {
     log.textContent = run ? "(not started)" : "(no run yet)";
     return;
