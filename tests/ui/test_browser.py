@@ -105,7 +105,8 @@ def open_sar(page: Any, server: Server) -> None:
 
 def click_step(page: Any, name: str) -> None:
     page.click(f'[data-step="{name}"] rect.body')
-    page.wait_for_selector("#step-detail:not([hidden])")
+    page.wait_for_selector(f'#detail-head h2:text-is("{name}")')
+    page.wait_for_selector("#cache-key")
 
 
 def test_sar_graph_is_the_show_json(page: Any, sar: tuple[Server, Path], shots: Path) -> None:

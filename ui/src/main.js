@@ -72,6 +72,7 @@ function follow() {
       badge.dataset.status = live.status;
       document.body.dataset.runStatus = live.status;
       if (isNew) refreshRuns();
+      if (live.status !== "running") watchJob(); // the page's own run ended: say so now
       if (state.selected) showStep(state.selected);
     },
   });

@@ -2,6 +2,7 @@
 // bound inputs, outputs, cache key, why it ran or came from the cache, and the live log.
 import { fileUrl, get, stream } from "./api.js";
 import { moduleInterface, parameterForm, portRows, removeStep } from "./editor.js";
+import { fit } from "./graph.js";
 import { $, h, quote, runCommand, state, stepStatus } from "./state.js";
 
 let logSource = null;
@@ -34,19 +35,26 @@ export async function showStep(name, force = false) {
   shown = { name, run, state: stepState };
   const step = state.model.steps.find((s) => s.name === name);
   if (!step) return closeStep();
-  $("#step-detail").hidden = false;
-  const body = $("#detail-body");
+  const panel = $("#step-detail");
+  if (panel.hidden) {
+    panel.hidden = false;
+    requestAnimationFrame(fit); // the canvas got narrower: keep the whole graph in view
+  }
   const status = stepStatus(name);
-  const iface = await moduleInterface(step.spec).catch(() => null);
   const inRun = Boolean(info) && !state.dirty;
-  const record = inRun && status !== "pending" ? await get("/api/step", { run, step: name }).catch(() => null) : null;
-  if (shown.name !== name) return; // another step was selected meanwhile
-  const detail = record && record.record;
-  body.replaceChildren(...[
+  $("#detail-head").replaceChildren(...[
     h("h2", {}, name),
     h("div", {}, h("span", { class: "status", "data-status": status }, info ? info.state : "pending"), " ", h("small", {}, step.module || "")),
     actions(name),
     info && info.message ? h("p", { class: "message" }, info.message) : null,
+  ].filter(Boolean));
+  followLog(name, inRun ? run : null, status);
+  const body = $("#detail-body");
+  const iface = await moduleInterface(step.spec).catch(() => null);
+  const record = inRun && status !== "pending" ? await get("/api/step", { run, step: name }).catch(() => null) : null;
+  if (shown.name !== name) return; // another step was selected meanwhile
+  const detail = record && record.record;
+  body.replaceChildren(
     h("h3", {}, "Parameters"),
     iface ? parameterForm(step, iface) : h("p", {}, "(module interface unavailable)"),
     h("h3", {}, "Inputs"),
@@ -58,9 +66,8 @@ export async function showStep(name, force = false) {
     h("h3", {}, "Why it ran or came from the cache"),
     h("pre", { class: "why", id: "why" }, "…"),
     h("code", { id: "why-command" }),
-  ].filter(Boolean));
+  );
   explain(name, inRun ? run : null);
-  followLog(name, inRun ? run : null, status);
 }
 
 function actions(name) {
