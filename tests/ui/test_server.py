@@ -176,3 +176,39 @@ def test_run_refused_is_reported_and_stop_needs_a_job(
     assert "missing required input" in str(job["output"])
     status, text = server.request("/api/stop", body=body)
     assert status == 400 and "no run started from this page" in text
+
+
+SLEEPER = """\
+type: command
+name: sleeper
+version: 1
+outputs:
+  out: {type: uri_folder}
+command: python -c "import time; print('sleeping', flush=True); time.sleep(120)" ${{outputs.out}}
+"""
+
+
+def test_stop_interrupts_the_run_started_here(serve: Callable[..., Server], tmp_path: Path) -> None:
+    (tmp_path / "sleeper.yml").write_text(SLEEPER)
+    (tmp_path / "p.yml").write_text("type: pipeline\njobs:\n  nap: {component: ./sleeper.yml}\n")
+    server = serve(["ui"], tmp_path)
+    status, text = server.request("/api/run", body={"p": "p.yml", "force": "nap"})
+    assert status == 200, text
+    assert json.loads(text)["job"]["command"] == "runner pipeline run p.yml --force nap"
+    runs = Path(os.environ["RUNNER_RUNS_DIR"])
+    deadline = time.monotonic() + 60
+    while not list(runs.glob("*/steps/nap/execution.log")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = next(runs.glob("*/steps/nap/execution.log"))
+    while "sleeping" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    status, text = server.request("/api/stop", body={"p": "p.yml"})
+    assert status == 200, text
+    while server.get_json("/api/job?p=p.yml")["job"]["running"]:  # type: ignore[index]
+        assert time.monotonic() < deadline, "the run did not stop"
+        time.sleep(0.1)
+    job = server.get_json("/api/job?p=p.yml")["job"]
+    assert job["exit_code"] == 130  # type: ignore[index]
+    record = json.loads((log.parents[2] / "pipeline.json").read_text())
+    assert record["status"] == "interrupted"
+    assert record["steps"]["nap"]["status"] == "interrupted"
