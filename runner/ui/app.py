@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -292,7 +293,10 @@ class _Api:
         target = relative_target(self.ws.root, str(body.get("path") or ""))
         edits = [_step_edit(self.ws, item) for item in body.get("steps") or []]
         saved = await asyncio.to_thread(
-            save_pipeline, target, edits, str(body.get("display_name") or "")
+            functools.partial(save_pipeline, new=bool(body.get("new"))),
+            target,
+            edits,
+            str(body.get("display_name") or ""),
         )
         key = self.ws.add(saved.path)
         return {"id": key, "problems": list(saved.problems), "text": saved.text}

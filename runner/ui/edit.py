@@ -58,8 +58,13 @@ class Saved:
     problems: tuple[str, ...]
 
 
-def save_pipeline(target: Path, steps: Sequence[StepEdit], display_name: str = "") -> Saved:
-    """Write `steps` as the jobs of the pipeline at `target` (made when it does not exist)."""
+def save_pipeline(
+    target: Path, steps: Sequence[StepEdit], display_name: str = "", *, new: bool = False
+) -> Saved:
+    """Write `steps` as the jobs of the pipeline at `target` (made when it does not exist).
+    `new`: the page made this pipeline, so an existing file there is never replaced."""
+    if new and target.exists():
+        raise UsageError(f"{target} already exists", "save the new pipeline under another name")
     if not target.name.endswith((".yml", ".yaml")):
         raise UsageError(f"{target.name}: a pipeline file ends in .yml or .yaml")
     if not steps:
@@ -70,8 +75,8 @@ def save_pipeline(target: Path, steps: Sequence[StepEdit], display_name: str = "
         name=display_name or target.stem
     )  # fmt: skip
     doc = yaml.load(text)
-    if not isinstance(doc, CommentedMap):
-        raise UsageError(f"{target}: not a pipeline file (not a mapping)")
+    if not isinstance(doc, CommentedMap) or doc.get("type") != "pipeline":
+        raise UsageError(f"{target}: not a pipeline job (`type: pipeline`): not replaced")
     jobs = doc.get("jobs")
     if not isinstance(jobs, CommentedMap):
         jobs = doc["jobs"] = CommentedMap()

@@ -52,9 +52,12 @@ ModuleSource = Callable[[], Iterable[PaletteModule]]
 _SOURCES: list[ModuleSource] = []
 
 
-def add_module_source(source: ModuleSource) -> None:
-    """Offer the modules `source` returns in every palette (e.g. a module registry)."""
+def add_module_source(source: ModuleSource) -> Callable[[], None]:
+    """Offer the modules `source` returns in every palette (e.g. a module registry, one entry
+    per version: the page groups entries of one `name` under a version picker). Returns the
+    function that takes it away again."""
     _SOURCES.append(source)
+    return lambda: _SOURCES.remove(source)
 
 
 def palette_module(spec: ModuleSpec, origin: str) -> PaletteModule:

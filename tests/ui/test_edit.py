@@ -118,3 +118,13 @@ def test_refused_saves(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not saved"):
         save_pipeline(tmp_path / "p.yml", [bad])
     assert not (tmp_path / "p.yml").exists()
+    # A file that is not a pipeline (a module spec) is never replaced by one.
+    before = modules["make_numbers"].read_text()
+    with pytest.raises(UsageError, match="not a pipeline job"):
+        save_pipeline(modules["make_numbers"], [StepEdit("a", modules["make_numbers"], {})])
+    assert modules["make_numbers"].read_text() == before
+    # A new pipeline never replaces an existing file.
+    save_pipeline(tmp_path / "p.yml", [StepEdit("a", modules["make_numbers"], {})])
+    with pytest.raises(UsageError, match="already exists"):
+        save_pipeline(tmp_path / "p.yml", [StepEdit("b", modules["make_numbers"], {})], new=True)
+    assert "  a:" in (tmp_path / "p.yml").read_text()

@@ -262,6 +262,7 @@ export function portRows(step, detail) {
 export function saveBody(path) {
   return {
     path,
+    new: !state.pipeline,
     steps: state.model.steps.map((step) => {
       const inputs = { ...step.parameters };
       for (const port of step.ports.inputs) {
