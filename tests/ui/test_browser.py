@@ -143,7 +143,9 @@ def test_run_from_the_page_then_from_the_cache(
     assert "score_sar_entry.py" in page.inner_text("#step-log")
     page.wait_for_function("() => !document.querySelector('#why').textContent.startsWith('…')")
     assert page.inner_text("#why").startswith("ran (key ")
-    assert "recommendations" in page.inner_text("#step-detail")
+    detail = page.inner_text("#step-detail")
+    assert "recommendations" in detail
+    assert "ran with 10" in detail  # top_k, bound to the pipeline input's value
     page.screenshot(path=str(shots / "sar-done.png"))
 
     first = run_name(page)

@@ -189,7 +189,8 @@ export function disconnect(step, port) {
 
 // ---- forms ---------------------------------------------------------------------------------
 
-export function parameterForm(step, iface) {
+export function parameterForm(step, iface, detail) {
+  const ran = (detail && detail.parameters) || {};
   const rows = iface.inputs.filter((i) => i.kind === "parameter").map((param) => {
     const value = step.parameters[param.python_name];
     const binding = typeof value === "string" && value.includes("${{");
@@ -204,7 +205,8 @@ export function parameterForm(step, iface) {
     });
     const label = `${param.python_name}${param.optional ? "" : param.default === null ? " *" : ""}`;
     const hint = [param.type, range(param), param.description].filter(Boolean).join(" · ");
-    return h("tr", {}, h("td", { title: hint }, label, h("br"), h("small", {}, param.type + range(param))), h("td", {}, field));
+    const used = param.python_name in ran ? h("div", {}, h("small", {}, `ran with ${JSON.stringify(ran[param.python_name])}`)) : null;
+    return h("tr", {}, h("td", { title: hint }, label, h("br"), h("small", {}, param.type + range(param))), h("td", {}, field, used));
   });
   return h("table", { class: "params" }, rows.length ? rows : h("tr", {}, h("td", {}, "none")));
 }

@@ -56,7 +56,7 @@ export async function showStep(name, force = false) {
   const detail = record && record.record;
   body.replaceChildren(
     h("h3", {}, "Parameters"),
-    iface ? parameterForm(step, iface) : h("p", {}, "(module interface unavailable)"),
+    iface ? parameterForm(step, iface, detail) : h("p", {}, "(module interface unavailable)"),
     h("h3", {}, "Inputs"),
     portRows(step, detail),
     h("h3", {}, "Outputs"),
