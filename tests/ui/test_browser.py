@@ -174,6 +174,7 @@ def test_failed_step_then_rerun_from_it(page: Any, sar: tuple[Server, Path], sho
     page.wait_for_function("() => document.querySelector('#step-log').dataset.ended")
     assert "broken on purpose" in page.inner_text("#step-log")
     assert "exited with code 1" in page.inner_text("#step-detail .message")
+    page.wait_for_selector("#stop[disabled]")  # the page's run ended: nothing to stop
     page.screenshot(path=str(shots / "sar-failed-selected.png"))
 
     script.write_text(original + "# fixed\n")  # a changed snapshot: train runs again

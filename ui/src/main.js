@@ -121,7 +121,7 @@ function watchJob() {
     if (!job || !job.running) clearInterval(jobTimer);
   };
   tick();
-  jobTimer = setInterval(tick, 1000);
+  jobTimer = setInterval(tick, 300);
 }
 
 function newPipeline() {
