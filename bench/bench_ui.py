@@ -26,7 +26,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "ui"))
-from conftest import CHROMIUM, CHROMIUM_ARGS, Server, start_server  # noqa: E402
+from ui_support import CHROMIUM, CHROMIUM_ARGS, Server, start_server  # noqa: E402
 
 STEP = """\
 $schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, Server, start_server, write_modules
+from ui_support import CHROMIUM, CHROMIUM_ARGS, REPO, Server, start_server, write_modules
 
 pytestmark = pytest.mark.browser
 SLOW = 300_000  # ms: a first SAR run builds its venv
@@ -103,6 +103,14 @@ def open_sar(page: Any, server: Server) -> None:
     page.wait_for_function("() => document.body.dataset.rendered")
 
 
+def wait_for_text(page: Any, selector: str, start: str) -> None:
+    """Until the element's text starts with `start` (the panel may be redrawn meanwhile)."""
+    page.wait_for_function(
+        "([selector, start]) => document.querySelector(selector)?.textContent.startsWith(start)",
+        arg=[selector, start],
+    )
+
+
 def click_step(page: Any, name: str) -> None:
     page.click(f'[data-step="{name}"] rect.body')
     page.wait_for_selector(f'#detail-head h2:text-is("{name}")')
@@ -141,8 +149,7 @@ def test_run_from_the_page_then_from_the_cache(
     click_step(page, "score")
     page.wait_for_function("() => document.querySelector('#step-log').dataset.ended")
     assert "score_sar_entry.py" in page.inner_text("#step-log")
-    page.wait_for_function("() => !document.querySelector('#why').textContent.startsWith('…')")
-    assert page.inner_text("#why").startswith("ran (key ")
+    wait_for_text(page, "#why", "ran (key ")
     detail = page.inner_text("#step-detail")
     assert "recommendations" in detail
     assert "ran with 10" in detail  # top_k, bound to the pipeline input's value
@@ -153,8 +160,7 @@ def test_run_from_the_page_then_from_the_cache(
     wait_for_new_run(page, first, ["cached"])
     assert set(statuses(page).values()) == {"cached"}
     click_step(page, "train")
-    page.wait_for_function("() => !document.querySelector('#why').textContent.startsWith('…')")
-    assert page.inner_text("#why").startswith("would be served from the cache (key ")
+    wait_for_text(page, "#why", "would be served from the cache (key ")
 
 
 def test_failed_step_then_rerun_from_it(page: Any, sar: tuple[Server, Path], shots: Path) -> None:

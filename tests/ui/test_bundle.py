@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import REPO
+from ui_support import REPO
 
 UI = REPO / "ui"
 

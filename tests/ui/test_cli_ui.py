@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Server
+from ui_support import REPO, Server
 
 from runner.cli import main as cli
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, write_modules
+from ui_support import REPO, write_modules
 
 from runner.errors import UsageError
 from runner.pipeline.load import load_pipeline

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import write_modules
+from ui_support import write_modules
 
 from runner.spec.load import load_spec
 from runner.ui.palette import PaletteModule, add_module_source, palette

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Server
+from ui_support import REPO, Server
 
 SAR = REPO / "samples" / "sar" / "pipeline.yml"
 

@@ -163,7 +163,7 @@ export async function connect(from, toStep, toPort) {
   if (from.step === toStep || upstreamOf(from.step).has(toStep)) {
     return refuse(`cannot connect ${what}: it would make a cycle (a step cannot depend on itself)`);
   }
-  const answer = await post("/api/compatible", { from_types: out.types, to_types: input.types });
+  const answer = await post("/api/compatible", { from_types: out.types, to_types: input.types }).catch((error) => ({ ok: false, reason: error.message }));
   if (!answer.ok) return refuse(`cannot connect ${what}: ${answer.reason}`);
   state.model.edges = state.model.edges.filter((e) => e.to !== `${toStep}.${toPort}`);
   state.model.edges.push({ from: `${from.step}.${from.port}`, to: `${toStep}.${toPort}`, type: out.types.join("/") || "any" });

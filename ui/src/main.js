@@ -71,7 +71,7 @@ function follow() {
       badge.textContent = `${live.run}: ${live.status}`;
       badge.dataset.status = live.status;
       document.body.dataset.runStatus = live.status;
-      if (isNew) refreshRuns();
+      if (isNew) refreshRuns().catch(() => {}); // the list is refreshed on the next run anyway
       if (live.status !== "running") watchJob(); // the page's own run ended: say so now
       if (state.selected) showStep(state.selected);
     },
@@ -160,7 +160,7 @@ async function save() {
 function wireButtons() {
   $("#pipeline-select").addEventListener("change", (event) => {
     state.pinnedRun = "";
-    openPipeline(event.target.value);
+    openPipeline(event.target.value).catch((error) => notice(error.message, "refused", 0));
   });
   $("#run-select").addEventListener("change", (event) => {
     state.pinnedRun = event.target.value;

@@ -28,6 +28,7 @@ export async function showStep(name, force = false) {
   const stepState = info ? info.state : "none";
   if (!force && shown.name === name && shown.run === run && shown.state === stepState) return;
   if (shown.name !== name) {
+    $("#detail-body").replaceChildren(); // never another step's details under this one's name
     closeLog();
     $("#step-log").textContent = "";
     delete $("#step-log").dataset.ended;
