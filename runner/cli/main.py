@@ -31,6 +31,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("runs", "list and prune run folders", "runner.cli.runs"),
     ("cache", "look into and manage the result cache", "runner.cli.cache"),
     ("env", "list, build and remove module environments", "runner.cli.env"),
+    ("ui", "the web page: every pipeline and run in this folder", "runner.cli.ui"),
 )
 
 USAGE = "usage: runner [--help] [--version] COMMAND [ARGS...]"

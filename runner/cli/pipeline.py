@@ -1,4 +1,4 @@
-"""`runner pipeline run | show | status`: pipelines from the command line."""
+"""`runner pipeline run | show | status | view`: pipelines from the command line."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from runner.cli.common import add_cache_flags, add_env_flags, environment_option
 from runner.cli.output import emit_json
 from runner.cli.parser import action, actions, add_json, add_quiet, describe
 from runner.cli.pipeline_show import pipeline_text
+from runner.cli.ui import add_serve_flags, serve_command
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError
 from runner.pipeline.display import make_display, summary
 from runner.pipeline.load import load_pipeline
@@ -41,9 +42,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "show",
         "the steps, their edges and port types",
         _show,
-        [f"runner pipeline show {SAR}"],
+        [f"runner pipeline show {SAR}", f"runner pipeline show {SAR} --json | jq .edges"],
     )
     show.add_argument("pipeline", metavar="PIPELINE", help="a pipeline file (type: pipeline)")
+    add_json(show)
+    view = action(
+        group,
+        "view",
+        "the pipeline as a live graph in the browser (and an editor)",
+        serve_command,
+        [f"runner pipeline view {SAR}", f"runner pipeline view {SAR} --port 9000 --no-open"],
+    )
+    view.add_argument("pipeline", metavar="PIPELINE", help="a pipeline file (type: pipeline)")
+    add_serve_flags(view)
     status = action(
         group,
         "status",
@@ -154,7 +165,13 @@ def _rerun_command(path: str, sets: Sequence[str]) -> Callable[[Rerun], str]:
 
 
 def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    print(pipeline_text(_load(args.pipeline, stderr)), file=stdout)
+    pipeline = _load(args.pipeline, stderr)
+    if args.json:
+        from runner.pipeline.graph import pipeline_graph
+
+        emit_json(stdout, pipeline_graph(pipeline))
+    else:
+        print(pipeline_text(pipeline), file=stdout)
     return EXIT_OK
 
 
