@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Skip tests whose tool is missing on a developer's machine; in CI they run (and fail if
     the tool is missing), except conda, which no machine of this project can have."""
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    needs = {"mpi": "mpiexec", "conda": "conda, mamba or micromamba"}
+    needs = {"mpi": "mpiexec", "conda": "conda, mamba or micromamba", "browser": "chromium"}
     # No conda channel is reachable from this project's machines, CI's included, so none has
     # a conda tool: there a conda test is skipped rather than an expected failure.
     skipped_in_ci = {"conda": "no conda channel reachable on this machine"}

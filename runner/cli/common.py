@@ -1,15 +1,18 @@
-"""What the command-line front ends share: flags, NAME=VALUE pairs, abbreviated keys."""
+"""What the commands share: flags, NAME=VALUE pairs, abbreviated keys, spec warnings."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TextIO, TypedDict, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypedDict, TypeVar
 
 from runner.config import ENV_CHOICES
 from runner.errors import UsageError
+
+if TYPE_CHECKING:
+    from runner.registry.lookup import Purpose
+    from runner.spec.model import ModuleSpec
 
 MIN_PREFIX = 4
 T = TypeVar("T")
@@ -28,10 +31,29 @@ def pairs(raw: Sequence[str] | None, flag: str) -> dict[str, str]:
     return found
 
 
-def add_cache_flags(parser: argparse.ArgumentParser) -> None:
+def load_spec_warned(
+    args: argparse.Namespace, stderr: TextIO, *, purpose: Purpose = "inspect"
+) -> ModuleSpec:
+    """The module `args.spec` names (a spec file or a registered name, in `args.registry`),
+    its warnings printed (they are data, not Python warnings). `purpose="run"`: a disabled
+    registered version is refused."""
+    from runner.registry.resolve import load_module_spec  # not for the commands that read none
+
+    spec = load_module_spec(args.spec, registry=args.registry, purpose=purpose)
+    for warning in spec.warnings:
+        print(f"warning: {warning}", file=stderr)
+    return spec
+
+
+def add_spec_argument(parser: argparse.ArgumentParser) -> None:
+    """SPEC, and the registry it may name a module of."""
     parser.add_argument(
-        "--cache-dir", type=Path, help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)"
+        "spec",
+        metavar="SPEC",
+        help="a module spec file (legacy, component 2.0 or CLI v2 YAML), or a registered"
+        " module: NAME, NAME@VERSION, NAME@latest",
     )
+    add_registry_flag(parser)
 
 
 def add_registry_flag(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +61,29 @@ def add_registry_flag(parser: argparse.ArgumentParser) -> None:
         "--registry",
         type=Path,
         metavar="DIR",
-        help="the module registry (default $RUNNER_REGISTRY or ~/.local/share/runner/registry)",
+        help="the module registry (default $RUNNER_REGISTRY, else ~/.local/share/runner/registry)",
+    )
+
+
+def add_binding_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        metavar="NAME=VALUE",
+        help="bind an input port (a path) or a parameter, by original or python name",
+    )
+    parser.add_argument(
+        "-o", "--output", action="append", metavar="NAME=PATH", help="place an output at PATH"
+    )
+
+
+def add_cache_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)",
     )
 
 
@@ -49,7 +93,7 @@ def add_env_flags(parser: argparse.ArgumentParser) -> None:
         choices=ENV_CHOICES,
         help="where the command runs (default: RUNNER_ENV, the config file, else auto)",
     )
-    parser.add_argument("--python", help="host: the interpreter `python` means")
+    parser.add_argument("--python", metavar="PY", help="host: the interpreter `python` means")
     parser.add_argument(
         "--strict-python",
         action="store_true",
@@ -59,6 +103,7 @@ def add_env_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ca-bundle",
         type=Path,
+        metavar="FILE",
         help="CA bundle for package downloads (default: RUNNER_CA_BUNDLE, PIP_CERT, ...)",
     )
 
@@ -95,13 +140,3 @@ def find_by_prefix(
     if len(matches) > 1:
         raise UsageError(f"'{given}' matches {len(matches)} of them: give more characters")
     return matches[0]
-
-
-def emit(args: argparse.Namespace, stdout: TextIO, data: object, lines: Sequence[str]) -> None:
-    """`data` as JSON with `--json`, else the lines for people."""
-    if args.json:
-        json.dump(data, stdout, indent=2)
-        stdout.write("\n")
-    else:
-        for line in lines:
-            print(line, file=stdout)

@@ -3,77 +3,115 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TextIO
 
-from runner.cli.common import add_registry_flag, emit
+from runner.cli.common import add_registry_flag
+from runner.cli.output import emit_json, table
+from runner.cli.parser import action, actions, add_json, describe
 from runner.errors import EXIT_OK
+from runner.registry import datatypes
+from runner.registry.base import Registry
+from runner.registry.datatypes import DataTypeInfo
+from runner.registry.porttypes import BUILT_IN
 
-if TYPE_CHECKING:
-    from runner.registry.datatypes import DataTypeInfo
+EXAMPLE = "runner datatype register DataFrameDirectory --parent AnyDirectory"
 
 
-def add_datatype_commands(commands: Any) -> None:
-    datatype = commands.add_parser("datatype", help="register and list port data types")
-    actions = datatype.add_subparsers(dest="datatype_command", metavar="ACTION")
-    actions.required = True
-    reg = actions.add_parser("register", help="register a data type modules may use")
-    reg.add_argument("name", metavar="NAME")
-    reg.add_argument("--description", default="", metavar="TEXT")
-    reg.add_argument(
-        "--parent", metavar="TYPE", help="a type it connects to (and takes the kind of)"
+def configure(parser: argparse.ArgumentParser) -> None:
+    describe(parser, [EXAMPLE, "runner datatype list"])
+    group = actions(parser)
+    register = action(
+        group,
+        "register",
+        "register a data type modules may use for their ports",
+        _register,
+        [EXAMPLE, "runner datatype register CsvFile --parent AnyFile --description 'a CSV file'"],
+        [
+            (0, "registered (or already registered the same way)"),
+            (2, "a bad name (with '<' or '>', built in), an unknown parent, or a conflict"),
+        ],
     )
-    listing = actions.add_parser("list", help="built-in and registered data types")
-    show = actions.add_parser("show", help="one data type")
-    show.add_argument("name", metavar="NAME")
-    for parser in (reg, listing, show):
-        parser.add_argument("--json", action="store_true", help="print JSON")
-        add_registry_flag(parser)
+    register.add_argument("name", metavar="NAME", help="the type's name (no '<' or '>')")
+    register.add_argument("--description", default="", metavar="TEXT", help="what it holds")
+    register.add_argument(
+        "--parent",
+        metavar="TYPE",
+        help="a type this one feeds and takes the kind (file or folder) of",
+    )
+    action(
+        group,
+        "list",
+        "the built-in and registered data types",
+        _list,
+        ["runner datatype list", "runner datatype list --json | jq -r '.datatypes[].name'"],
+    )
+    show = action(
+        group,
+        "show",
+        "one data type: its parent, ancestors and what it takes",
+        _show,
+        ["runner datatype show DataFrameDirectory"],
+        [(0, "shown"), (2, "no such data type (close matches are named)")],
+    )
+    show.add_argument("name", metavar="NAME", help="a built-in or registered data type")
+    for sub in group.choices.values():
+        add_json(sub)
+        add_registry_flag(sub)
 
 
-def run_datatype_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    # Imported here: every other command builds this parser too.
-    from runner.registry import datatypes
-    from runner.registry.base import Registry
-    from runner.registry.porttypes import BUILT_IN
+def _register(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    with Registry.open(args.registry, writable=True) as registry:
+        found, new = datatypes.register(
+            registry.catalogue, args.name, args.description, args.parent
+        )
+    if args.json:
+        emit_json(stdout, {**found.to_json(), "new": new})
+    else:
+        said = "registered" if new else "unchanged: already registered:"
+        print(f"{said} {_line(found)}", file=stdout)
+    return EXIT_OK
 
-    writes = args.datatype_command == "register"
-    with Registry.open(args.registry, writable=writes) as registry:
-        if args.datatype_command == "register":
-            found, new = datatypes.register(
-                registry.catalogue, args.name, args.description, args.parent
-            )
-            said = "registered" if new else "unchanged: already registered:"
-            emit(args, stdout, {**found.to_json(), "new": new}, [f"{said} {_line(found)}"])
-            return EXIT_OK
+
+def _list(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    with Registry.open(args.registry) as registry:
         registered = datatypes.registered_types(registry.catalogue)
-        if args.datatype_command == "show":
-            found = datatypes.info(args.name, registered)
-            emit(args, stdout, found.to_json(), _details(found))
-            return EXIT_OK
-        known = [datatypes.info(name, registered) for name in BUILT_IN]
-        known += [datatypes.info(row.name, registered) for row in registered.values()]
-        emit(args, stdout, [item.to_json() for item in known], [_line(item) for item in known])
+    known = [datatypes.info(name, registered) for name in BUILT_IN]
+    known += [datatypes.info(row.name, registered) for row in registered.values()]
+    if args.json:
+        emit_json(stdout, {"datatypes": [item.to_json() for item in known]})
+    else:
+        rows = [(t.name, _takes(t), _origin(t), t.description) for t in known]
+        print(table(("NAME", "TAKES", "FROM", "DESCRIPTION"), rows), file=stdout)
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    with Registry.open(args.registry) as registry:
+        found = datatypes.info(args.name, datatypes.registered_types(registry.catalogue))
+    if args.json:
+        emit_json(stdout, found.to_json())
         return EXIT_OK
+    lines = [
+        f"name:        {found.name}",
+        f"built in:    {'yes' if found.built_in else 'no'}",
+        f"description: {found.description}",
+        f"takes:       {_takes(found)}",
+    ]
+    if not found.built_in:
+        lines.append(f"ancestors:   {' -> '.join(found.ancestors) or 'none'}")
+        lines.append(f"registered:  {found.registered_at}")
+    print("\n".join(lines), file=stdout)
+    return EXIT_OK
 
 
 def _line(item: DataTypeInfo) -> str:
-    origin = "built in" if item.built_in else f"parent {item.parent or 'none'}"
     description = f": {item.description}" if item.description else ""
-    return f"{item.name} ({origin}; takes {_takes(item)}){description}"
+    return f"{item.name} ({_origin(item)}; takes {_takes(item)}){description}"
+
+
+def _origin(item: DataTypeInfo) -> str:
+    return "built in" if item.built_in else f"parent {item.parent or 'none'}"
 
 
 def _takes(item: DataTypeInfo) -> str:
     return "a file or a folder" if item.kind == "either" else f"a {item.kind}"
-
-
-def _details(item: DataTypeInfo) -> list[str]:
-    lines = [
-        f"name:        {item.name}",
-        f"built in:    {'yes' if item.built_in else 'no'}",
-        f"description: {item.description}",
-        f"takes:       {_takes(item)}",
-    ]
-    if not item.built_in:
-        lines.append(f"ancestors:   {' -> '.join(item.ancestors) or 'none'}")
-        lines.append(f"registered:  {item.registered_at}")
-    return lines

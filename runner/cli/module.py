@@ -1,88 +1,168 @@
 """`runner module register | list | show | set-default | disable | enable | download`: the
-local module registry (runner.registry).
-
-The registry is imported when a module command runs, not when the parser is built: every other
-command builds this parser too."""
+local module registry (runner.registry)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from runner.cli.common import add_registry_flag, emit
+from runner.cli.common import add_registry_flag
+from runner.cli.output import emit_json, table
+from runner.cli.parser import action, actions, add_json, describe
+from runner.cli.show import interface_text
 from runner.errors import EXIT_OK, EXIT_USAGE
+from runner.registry.base import Registry
+from runner.registry.lookup import open_version, quoted
+from runner.registry.manage import (
+    ModuleInfo,
+    download,
+    list_modules,
+    module_info,
+    set_default,
+    set_enabled,
+    version_json,
+)
+from runner.registry.names import parse_reference
+from runner.registry.register import Outcome, Registered, Request, register, register_all
+from runner.registry.sources import describe as origin
+from runner.spec.interface import interface
 
-if TYPE_CHECKING:
-    from runner.registry.base import Registry
-    from runner.registry.manage import ModuleInfo
-    from runner.registry.register import Outcome, Registered
+SAR = "samples/sar/modules"
+TRAIN = "samples.sar.train"
+CHANGE_EXITS = [
+    (0, "done (or nothing to do)"),
+    (2, "unknown name or version, or the registry is not writable; nothing changed"),
+]
 
 
-def add_module_commands(commands: Any) -> None:
-    module = commands.add_parser("module", help="register, list and manage modules")
-    actions = module.add_subparsers(dest="module_command", metavar="ACTION")
-    actions.required = True
-    reg = actions.add_parser(
-        "register", help="register a module from a spec, a folder, a .zip or a git repository"
+def configure(parser: argparse.ArgumentParser) -> None:
+    describe(parser, [f"runner module register --recursive {SAR}", "runner module list"])
+    group = actions(parser)
+    _configure_register(group)
+    listing = action(
+        group,
+        "list",
+        "registered modules: default version, versions, status, source",
+        _list,
+        ["runner module list", "runner module list --all --namespace samples/sar --json"],
     )
-    reg.add_argument("source", metavar="SOURCE", help="spec file, folder, .zip, or git URL/path")
-    reg.add_argument("--spec-file", metavar="PATH", help="the spec inside SOURCE")
-    reg.add_argument("--set-default", action="store_true", help="make it the default version")
-    reg.add_argument("--ref", metavar="REF", help="git: the branch, tag or commit to register")
-    reg.add_argument("--subdir", metavar="DIR", help="the folder inside SOURCE to look in")
-    reg.add_argument("--recursive", action="store_true", help="register every spec under SOURCE")
-    reg.add_argument("--pattern", metavar="GLOB", help="--recursive: spec files to take")
-    listing = actions.add_parser("list", help="registered modules and their versions")
     listing.add_argument("--all", action="store_true", help="also disabled modules and versions")
-    listing.add_argument("--namespace", metavar="NS", help="only modules of this namespace")
-    show = actions.add_parser("show", help="a registered version: interface, source, status")
-    show.add_argument("ref", metavar="NAME[@VERSION]")
-    default = actions.add_parser("set-default", help="the version used when none is named")
-    default.add_argument("name", metavar="NAME")
-    default.add_argument("version", metavar="VERSION")
-    disable = actions.add_parser("disable", help="stop a module (or one version) starting runs")
-    enable = actions.add_parser("enable", help="let a disabled module or version run again")
-    for parser in (disable, enable):
-        parser.add_argument("ref", metavar="NAME[@VERSION]")
-    get = actions.add_parser("download", help="write a version's spec and snapshot to DIR")
-    get.add_argument("ref", metavar="NAME[@VERSION]")
-    get.add_argument("dir", type=Path, metavar="DIR")
-    for parser in (reg, listing, show, default, disable, enable, get):
-        parser.add_argument("--json", action="store_true", help="print JSON")
-        add_registry_flag(parser)
+    listing.add_argument("--namespace", metavar="NS", help="only the modules of namespace NS")
+    show = action(
+        group,
+        "show",
+        "a registered version: interface, source, snapshot digest, default, status",
+        _show,
+        [f"runner module show {TRAIN}", f"runner module show {TRAIN}@0.1.0 --json"],
+        [(0, "shown"), (2, "no such module or version")],
+    )
+    show.add_argument("ref", metavar="NAME[@VERSION]", help="a module (default: its default)")
+    default = action(
+        group,
+        "set-default",
+        "the version used when none is named",
+        _set_default,
+        [f"runner module set-default {TRAIN} 0.2.0"],
+        CHANGE_EXITS,
+    )
+    default.add_argument("name", metavar="NAME", help="a registered module")
+    default.add_argument("version", metavar="VERSION", help="one of its enabled versions")
+    for name, summary, handler in (
+        ("disable", "stop a module (or one version) from starting new runs", _disable),
+        ("enable", "let a disabled module (or version) run again", _enable),
+    ):
+        switch = action(
+            group, name, summary, handler, [f"runner module {name} {TRAIN}@0.1.0"], CHANGE_EXITS
+        )
+        switch.add_argument(
+            "ref", metavar="NAME[@VERSION]", help="a version, or every version of a module"
+        )
+    get = action(
+        group,
+        "download",
+        "write a version's spec and snapshot to DIR (runnable there, same cache key)",
+        _download,
+        [
+            f"runner module download {TRAIN}@0.1.0 /tmp/train",
+            "runner run /tmp/train/sar_train.yaml -i train_data=...   # the same cache key",
+        ],
+        [(0, "written"), (2, "no such module or version, or DIR is not a new or empty folder")],
+    )
+    get.add_argument("ref", metavar="NAME[@VERSION]", help="a module (default: its default)")
+    get.add_argument("dir", type=Path, metavar="DIR", help="a new or empty folder")
+    for sub in group.choices.values():
+        add_json(sub)
+        add_registry_flag(sub)
 
 
-def run_module_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from runner.registry.base import Registry
+def _configure_register(group: Any) -> None:
+    register = action(
+        group,
+        "register",
+        "register a module from a spec, a folder, a .zip package or a git repository",
+        _register,
+        [
+            f"runner module register {SAR}/sar_train.yaml",
+            "runner module register build/module.zip --subdir module",
+            "runner module register https://host/repo.git --ref v1.2 --subdir modules/train",
+            f"runner module register --recursive {SAR} --pattern '*.yaml'",
+        ],
+        [
+            (0, "registered (or already registered with the same content)"),
+            (1, "the disk holding the registry is full; nothing registered"),
+            (2, "a spec, source or version conflict error (with --recursive: any spec failed)"),
+        ],
+    )
+    register.add_argument(
+        "source", metavar="SOURCE", help="a spec file, a folder, a .zip, or a git URL or path"
+    )
+    register.add_argument("--spec-file", metavar="PATH", help="the spec inside SOURCE")
+    register.add_argument("--set-default", action="store_true", help="make it the default")
+    register.add_argument("--ref", metavar="REF", help="git: the branch, tag or commit")
+    register.add_argument("--subdir", metavar="DIR", help="the folder inside SOURCE to use")
+    register.add_argument(
+        "--recursive", action="store_true", help="register every module spec under SOURCE"
+    )
+    register.add_argument("--pattern", metavar="GLOB", help="--recursive: the spec files to take")
 
-    writes = args.module_command in ("register", "set-default", "disable", "enable")
-    with Registry.open(args.registry, writable=writes) as registry:
-        return _ACTIONS[args.module_command](registry, args, stdout, stderr)
+
+def _open(args: argparse.Namespace) -> Registry:
+    writes = args.action in ("register", "set-default", "disable", "enable")
+    return Registry.open(args.registry, writable=writes)
 
 
-def _register(registry: Registry, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from runner.registry.register import Request, register, register_all
-
+def _register(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     request = Request(
         args.source, args.spec_file, args.ref, args.subdir, args.set_default, args.pattern
     )
-    if not args.recursive:
-        if args.pattern is not None:
-            print("warning: --pattern applies to --recursive only; ignored", file=stderr)
-        done = register(registry, request)
-        _warn(done, stderr)
-        emit(args, stdout, done.to_json(), [_registered_line(done)])
-        return EXIT_OK
-    if args.spec_file is not None:
-        print("warning: --spec-file does not apply to --recursive; ignored", file=stderr)
-    outcomes = register_all(registry, request)
+    with _open(args) as registry:
+        if not args.recursive:
+            if args.pattern is not None:
+                print("warning: --pattern applies to --recursive only; ignored", file=stderr)
+            done = register(registry, request)
+            _warn(done, stderr)
+            if args.json:
+                emit_json(stdout, done.to_json())
+            else:
+                print(_registered_line(done), file=stdout)
+            return EXIT_OK
+        if args.spec_file is not None:
+            print("warning: --spec-file does not apply to --recursive; ignored", file=stderr)
+        outcomes = register_all(registry, request)
     for outcome in outcomes:
         if outcome.registered is not None:
             _warn(outcome.registered, stderr)
-    emit(args, stdout, [o.to_json() for o in outcomes], _batch_lines(outcomes))
-    return EXIT_USAGE if any(o.error is not None for o in outcomes) else EXIT_OK
+    counts = _counts(outcomes)
+    if args.json:
+        emit_json(stdout, {**counts, "specs": [o.to_json() for o in outcomes]})
+    else:
+        for line in _batch_lines(outcomes):
+            print(line, file=stdout)
+        labels = {"skipped": "skipped (not module specs)"}
+        said = ", ".join(f"{count} {labels.get(what, what)}" for what, count in counts.items())
+        print(said, file=stdout)
+    return EXIT_USAGE if counts["failed"] else EXIT_OK
 
 
 def _warn(done: Registered, stderr: TextIO) -> None:
@@ -91,15 +171,13 @@ def _warn(done: Registered, stderr: TextIO) -> None:
 
 
 def _registered_line(done: Registered) -> str:
-    from runner.registry.sources import describe
-
     default = " (default version)" if done.default else ""
     if done.status == "unchanged":
         return (
             f"unchanged: {done.name} {done.version}{default} is already registered with this"
             " content; nothing to do"
         )
-    return f"registered {done.name} {done.version}{default} from {describe(done.source)}"
+    return f"registered {done.name} {done.version}{default} from {origin(done.source)}"
 
 
 def _batch_lines(outcomes: list[Outcome]) -> list[str]:
@@ -109,58 +187,59 @@ def _batch_lines(outcomes: list[Outcome]) -> list[str]:
             lines.append(f"{outcome.spec}: {_registered_line(outcome.registered)}")
         elif outcome.error is not None:
             lines.append(f"{outcome.spec}: failed: {outcome.error}")
-    counts = {
-        "registered": sum(
-            1 for o in outcomes if o.registered and o.registered.status != "unchanged"
-        ),
-        "unchanged": sum(
-            1 for o in outcomes if o.registered and o.registered.status == "unchanged"
-        ),
-        "failed": sum(1 for o in outcomes if o.error is not None),
-        "skipped (not module specs)": sum(1 for o in outcomes if o.skipped is not None),
-    }
-    lines.append(", ".join(f"{count} {what}" for what, count in counts.items()))
     return lines
 
 
-def _list(registry: Registry, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from runner.registry.manage import list_modules
+def _counts(outcomes: list[Outcome]) -> dict[str, int]:
+    done = [o.registered for o in outcomes if o.registered is not None]
+    return {
+        "registered": sum(1 for d in done if d.status != "unchanged"),
+        "unchanged": sum(1 for d in done if d.status == "unchanged"),
+        "failed": sum(1 for o in outcomes if o.error is not None),
+        "skipped": sum(1 for o in outcomes if o.skipped is not None),
+    }
 
-    modules = list_modules(registry, include_disabled=args.all, namespace=args.namespace)
-    if not modules and not args.json:
-        print(f"no modules registered in {registry.root}", file=stdout)
-        return EXIT_OK
-    rows = [("NAME", "DEFAULT", "VERSIONS", "STATUS", "SOURCE")]
-    rows += [_list_row(info) for info in modules]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join([*(r[i].ljust(widths[i]) for i in range(4)), r[4]]) for r in rows]
-    emit(args, stdout, [info.to_json() for info in modules], lines)
+
+def _list(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    with _open(args) as registry:
+        modules = list_modules(registry, include_disabled=args.all, namespace=args.namespace)
+        if args.json:
+            emit_json(
+                stdout, {"registry": str(registry.root), "modules": [m.to_json() for m in modules]}
+            )
+        elif not modules:
+            print(f"no modules registered in {registry.root}", file=stdout)
+        else:
+            headers = ("NAME", "DEFAULT", "VERSIONS", "STATUS", "SOURCE")
+            print(table(headers, [_list_row(info) for info in modules]), file=stdout)
     return EXIT_OK
 
 
 def _list_row(info: ModuleInfo) -> tuple[str, str, str, str, str]:
-    from runner.registry.sources import describe
+    default = info.default()
+    return (
+        info.name,
+        info.default_version,
+        _versions(info),
+        info.status,
+        origin(default.source) if default else "?",
+    )
 
-    versions = ", ".join(
+
+def _versions(info: ModuleInfo) -> str:
+    return ", ".join(
         v.version + ("" if v.enabled else " (disabled)") for v in info.sorted_versions()
     )
-    default = info.default()
-    source = describe(default.source) if default else "?"
-    return (info.name, info.default_version, versions, info.status, source)
 
 
-def _show(registry: Registry, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from runner.cli.show import interface, interface_text
-    from runner.registry.lookup import open_version
-    from runner.registry.manage import module_info, version_json
-
-    row, spec = open_version(registry, args.ref, "inspect")
-    info = module_info(registry, row.module)
+def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    with _open(args) as registry:
+        row, spec = open_version(registry, args.ref, "inspect")
+        info = module_info(registry, row.module)
     registered = version_json(info, row)
-    others = [v.version + ("" if v.enabled else " (disabled)") for v in info.sorted_versions()]
     if args.json:
-        data = {**interface(spec), "registered": registered, "versions": others}
-        emit(args, stdout, data, [])
+        versions = [v.version for v in info.sorted_versions()]
+        emit_json(stdout, {**interface(spec), "registered": registered, "versions": versions})
         return EXIT_OK
     default = " (default)" if registered["default"] else ""
     lines = [
@@ -173,76 +252,66 @@ def _show(registry: Registry, args: argparse.Namespace, stdout: TextIO, stderr: 
         f"  source:      {registered['source_text']}",
         f"  snapshot:    {row.snapshot}",
         f"  bundle:      {row.digest} ({spec.source.parent})",
-        f"  versions:    {', '.join(others)}",
+        f"  versions:    {_versions(info)}",
     ]
-    emit(args, stdout, None, lines)
+    print("\n".join(lines), file=stdout)
     return EXIT_OK
 
 
-def _set_default(
-    registry: Registry, args: argparse.Namespace, stdout: TextIO, stderr: TextIO
-) -> int:
-    from runner.registry.manage import set_default
-
-    info = set_default(registry, args.name, args.version)
-    line = f"{info.name}: the default version is now {info.default_version}"
-    emit(args, stdout, info.to_json(), [line])
-    return EXIT_OK
-
-
-def _enable(registry: Registry, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    return _switch(registry, args, stdout, stderr, enabled=True)
-
-
-def _disable(registry: Registry, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    return _switch(registry, args, stdout, stderr, enabled=False)
-
-
-def _switch(
-    registry: Registry, args: argparse.Namespace, stdout: TextIO, stderr: TextIO, *, enabled: bool
-) -> int:
-    from runner.registry.lookup import quoted
-    from runner.registry.manage import set_enabled
-    from runner.registry.names import parse_reference
-
-    info, changed = set_enabled(registry, args.ref, enabled)
-    state = "enabled" if enabled else "disabled"
-    if changed:
-        line = f"{info.name}: {state} version{'s' if len(changed) > 1 else ''} {', '.join(changed)}"
+def _set_default(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    with _open(args) as registry:
+        info = set_default(registry, args.name, args.version)
+    if args.json:
+        emit_json(stdout, info.to_json())
     else:
-        line = f"{info.name}: nothing to do, {parse_reference(args.ref)} was {state} already"
+        print(f"{info.name}: the default version is now {info.default_version}", file=stdout)
+    return EXIT_OK
+
+
+def _enable(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    return _switch(args, stdout, stderr, enabled=True)
+
+
+def _disable(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    return _switch(args, stdout, stderr, enabled=False)
+
+
+def _switch(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, *, enabled: bool) -> int:
+    with _open(args) as registry:
+        info, changed = set_enabled(registry, args.ref, enabled)
+    state = "enabled" if enabled else "disabled"
     default = info.default()
     if not enabled and default is not None and not default.enabled:
+        name = quoted(info.name)
         print(
             f"warning: the default version of {info.name} ({default.version}) is disabled:"
-            f" `{quoted(info.name)}` cannot run until another is set"
-            f" (runner module set-default {quoted(info.name)} VERSION)",
+            f" `{name}` cannot run until another is set (runner module set-default {name} VERSION)",
             file=stderr,
         )
-    data = {**info.to_json(), "changed": changed}
-    emit(args, stdout, data, [line])
+    if args.json:
+        emit_json(stdout, {**info.to_json(), "changed": changed})
+    elif changed:
+        versions = f"version{'s' if len(changed) > 1 else ''} {', '.join(changed)}"
+        print(f"{info.name}: {state} {versions}", file=stdout)
+    else:
+        print(f"{info.name}: nothing to do, {parse_reference(args.ref)} was {state}", file=stdout)
     return EXIT_OK
 
 
-def _download(registry: Registry, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from runner.registry.manage import download
-
-    row, spec = download(registry, args.ref, args.dir)
-    lines = [
-        f"downloaded {row.module} {row.version} to {spec.parent}",
-        f"  run it with: runner run {spec}",
-    ]
-    data = {"name": row.module, "version": row.version, "dir": str(spec.parent), "spec": str(spec)}
-    emit(args, stdout, data, lines)
+def _download(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    with _open(args) as registry:
+        row, spec = download(registry, args.ref, args.dir)
+    if args.json:
+        emit_json(
+            stdout,
+            {
+                "name": row.module,
+                "version": row.version,
+                "dir": str(spec.parent),
+                "spec": str(spec),
+            },
+        )
+    else:
+        print(f"downloaded {row.module} {row.version} to {spec.parent}", file=stdout)
+        print(f"  run it with: runner run {spec}", file=stdout)
     return EXIT_OK
-
-
-_ACTIONS: dict[str, Callable[[Registry, argparse.Namespace, TextIO, TextIO], int]] = {
-    "register": _register,
-    "list": _list,
-    "show": _show,
-    "set-default": _set_default,
-    "disable": _disable,
-    "enable": _enable,
-    "download": _download,
-}

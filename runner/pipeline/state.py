@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.clock import iso, parse_iso
 from runner.errors import RunnerError
 from runner.files import write_json_atomic
 
@@ -55,8 +56,8 @@ class StepResult:
             "duration": round(self.duration, 3),
             "message": self.message,
             "cache_key": self.cache_key,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
+            "started_at": None if self.started_at is None else iso(self.started_at),
+            "ended_at": None if self.ended_at is None else iso(self.ended_at),
         }
 
     @classmethod
@@ -73,8 +74,8 @@ class StepResult:
             duration=float(str(data.get("duration") or 0)),
             message=str(data.get("message") or ""),
             cache_key=_opt_str(data.get("cache_key")),
-            started_at=_opt_float(data.get("started_at")),
-            ended_at=_opt_float(data.get("ended_at")),
+            started_at=_opt_moment(data.get("started_at")),
+            ended_at=_opt_moment(data.get("ended_at")),
         )
 
 
@@ -82,8 +83,11 @@ def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _opt_float(value: object) -> float | None:
-    return None if value is None else float(str(value))
+def _opt_moment(value: object) -> float | None:
+    """A timestamp in the one format (records before it held seconds since the epoch)."""
+    if value is None:
+        return None
+    return parse_iso(value) if isinstance(value, str) else float(str(value))
 
 
 @dataclass(frozen=True)

@@ -376,7 +376,7 @@ def test_api_load_pipeline_gives_a_handle_that_delegates_run(
     fake = types.ModuleType("runner.pipeline.run")
     fake.run_pipeline = lambda pipeline, **options: calls.append((pipeline, options)) or "done"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "runner.pipeline.run", fake)
-    assert handle.run(force=True) == "done"
+    assert handle.run(force=True, quiet=True) == "done"
     assert calls == [(handle.pipeline, {"force": True})]
 
 

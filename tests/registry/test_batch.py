@@ -28,19 +28,21 @@ SAMPLE_MODULES = {
 def test_batch_registration_of_the_samples(run_json: Json, run_cli: Cli) -> None:
     run_json("datatype", "register", "DataFrameDirectory", "--parent", "AnyDirectory")
     run_json("datatype", "register", "ModelDirectory", "--parent", "AnyDirectory")
-    outcomes = run_json("module", "register", "--recursive", SAMPLES)
-    assert isinstance(outcomes, list)
+    batch = run_json("module", "register", "--recursive", SAMPLES)
+    assert (batch["registered"], batch["unchanged"], batch["failed"]) == (13, 0, 0)
+    assert batch["skipped"] == 5
+    outcomes = batch["specs"]
     registered = {o["name"] for o in outcomes if o["status"] == "registered"}
     assert registered == SAMPLE_MODULES
     skipped = {o["spec"]: o["reason"] for o in outcomes if o["status"] == "skipped"}
     assert "this is a pipeline job, not a module" in skipped["sar/pipeline.yml"]
     assert "sar/conda.yaml" in skipped
     assert not [o for o in outcomes if o["status"] == "failed"]
-    assert {m["name"] for m in run_json("module", "list")} == SAMPLE_MODULES
+    assert {m["name"] for m in run_json("module", "list")["modules"]} == SAMPLE_MODULES
     # Every one runs from the registry as it would from its file: same interface, same key.
     again = run_json(
         "module", "register", "--recursive", SAMPLES, "--pattern", "sar/modules/*.yaml"
-    )
+    )["specs"]
     assert {o["status"] for o in again} == {"unchanged"} and len(again) == 7
     code, out, _ = run_cli(
         "module", "register", "--recursive", SAMPLES, "--pattern", "*_stats.y*ml"
@@ -64,4 +66,4 @@ def test_a_failing_spec_is_reported_and_the_others_are_registered(
     assert "cliv2/csv_summary/csv_summary.yml: failed:" in out
     assert "missing required field 'command'" in out
     assert "cliv2/column_stats/column_stats.yml: registered column_stats 0.1.0" in out
-    assert [m["name"] for m in run_json("module", "list")] == ["column_stats"]
+    assert [m["name"] for m in run_json("module", "list")["modules"]] == ["column_stats"]

@@ -38,7 +38,7 @@ def test_eight_processes_register_different_modules_at_once(
     for result in done:
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["status"] == "registered"
-    modules = run_json("module", "list")
+    modules = run_json("module", "list")["modules"]
     assert isinstance(modules, list)
     assert sorted(m["name"] for m in modules) == [f"echo_{i}" for i in range(8)]
     for i in range(8):
@@ -54,4 +54,4 @@ def test_four_processes_registering_the_same_version_agree(
     assert all(result.returncode == 0 for result in done), [r.stderr for r in done]
     statuses = sorted(json.loads(result.stdout)["status"] for result in done)
     assert statuses.count("registered") == 1 and statuses.count("unchanged") == 3
-    assert [m["versions"] for m in run_json("module", "list")] == [["1.0.0"]]
+    assert [m["versions"] for m in run_json("module", "list")["modules"]] == [["1.0.0"]]

@@ -46,11 +46,12 @@ def test_register_list_and_show(run_json: Json, run_cli: Cli) -> None:
     assert code == 2 and "already registered" in err
     shown = run_json("datatype", "show", "csvfolder")
     assert (shown["name"], shown["built_in"], shown["kind"]) == ("CsvFolder", False, "folder")
-    names = [t["name"] for t in run_json("datatype", "list")]
+    names = [t["name"] for t in run_json("datatype", "list")["datatypes"]]
     assert {"AnyFile", "AnyDirectory", "uri_file", "uri_folder", "mltable", "path"} <= set(names)
     assert names[-2:] == ["CsvFolder", "TabularData"]
     code, out, _ = run_cli("datatype", "list")
-    assert "TabularData (parent AnyDirectory; takes a folder): rows and columns" in out
+    row = next(line for line in out.splitlines() if line.startswith("TabularData "))
+    assert " ".join(row.split()) == "TabularData a folder parent AnyDirectory rows and columns"
 
 
 @pytest.mark.parametrize(
@@ -70,7 +71,7 @@ def test_bad_data_types_are_refused(
     run_json("datatype", "register", "TabularData")
     code, _, err = run_cli("datatype", "register", *argv)
     assert code == 2 and message in err
-    assert len(run_json("datatype", "list")) == 10  # nine built in, TabularData
+    assert len(run_json("datatype", "list")["datatypes"]) == 10  # nine built in, TabularData
 
 
 def test_a_module_with_an_unknown_port_type_is_refused_until_it_is_registered(
@@ -81,7 +82,7 @@ def test_a_module_with_an_unknown_port_type_is_refused_until_it_is_registered(
     assert code == 2
     assert "unknown data type: port 'result': TabularData" in err
     assert "runner datatype register TabularData" in err
-    assert run_json("module", "list") == []
+    assert run_json("module", "list")["modules"] == []
     run_json("datatype", "register", "TabularData", "--parent", "AnyDirectory")
     assert run_json("module", "register", spec)["status"] == "registered"
     bad = write_module(tmp_path, "bad", "AnyFile", "Table<Row>")
@@ -142,14 +143,14 @@ def test_a_registered_type_says_whether_a_port_takes_a_file_or_a_folder(
     module = load_module_spec(spec)
     assert [d.name for d in module.datatypes] == ["CsvFile"]
     # Registered as a file type: a file is taken, and a folder gives its single file.
-    assert run_json("render", spec, "-i", f"data={folder / 'rows.csv'}")[-1] == str(
+    assert run_json("render", spec, "-i", f"data={folder / 'rows.csv'}")["argv"][-1] == str(
         folder / "rows.csv"
     )
-    assert run_json("render", spec, "-i", f"data={folder}")[-1] == str(folder / "rows.csv")
+    assert run_json("render", spec, "-i", f"data={folder}")["argv"][-1] == str(folder / "rows.csv")
     run_json("datatype", "register", "Anything", "--parent", "path")
     either = write_module(tmp_path, "either", "Anything", "AnyDirectory")
-    assert run_json("render", either, "-i", f"data={folder}")[-1] == str(folder)
-    assert run_json("render", either, "-i", f"data={folder / 'rows.csv'}")[-1] == str(
+    assert run_json("render", either, "-i", f"data={folder}")["argv"][-1] == str(folder)
+    assert run_json("render", either, "-i", f"data={folder / 'rows.csv'}")["argv"][-1] == str(
         folder / "rows.csv"
     )
 

@@ -51,6 +51,12 @@ def in_namespace(script: str, registry: Path) -> subprocess.CompletedProcess[str
     )
 
 
+def section(out: str, name: str) -> str:
+    """What the script printed after `--- name` (up to the next `--- ` line)."""
+    after = out.split(f"--- {name}\n", 1)[1]
+    return after.split("\n--- ", 1)[0]
+
+
 @needs_mounts
 def test_a_full_disk_exits_1_and_leaves_the_catalogue_unchanged(
     make_module: MakeModule, tmp_path: Path
@@ -66,7 +72,9 @@ def test_a_full_disk_exits_1_and_leaves_the_catalogue_unchanged(
         runner module register {shlex.quote(str(small))} || exit 10
         runner module register {shlex.quote(str(big))}
         echo "big: $?"
+        echo "--- list"
         runner module list --json
+        echo "--- tmp"
         ls {shlex.quote(str(registry / "tmp"))}
         """,
         registry,
@@ -76,9 +84,9 @@ def test_a_full_disk_exits_1_and_leaves_the_catalogue_unchanged(
     assert "big: 1" in out, done.stderr
     assert "cannot register big: the disk holding" in done.stderr and "is full" in done.stderr
     assert "Traceback" not in done.stderr
-    listing = json.loads(out[out.index("[") : out.index("\n]") + 2])
+    listing = json.loads(section(out, "list"))["modules"]
     assert [m["name"] for m in listing] == ["small"]
-    assert out.rstrip().endswith("]")  # nothing staged is left in tmp/
+    assert section(out, "tmp").strip() == ""  # nothing staged is left in tmp/
 
 
 @needs_mounts
@@ -102,7 +110,9 @@ def test_a_read_only_registry_refuses_changes_and_still_resolves(
         echo "disable: $?"
         runner datatype register Table
         echo "datatype: $?"
+        echo "--- list"
         runner module list --json
+        echo "--- run"
         runner run first -i text=ro --quiet --no-cache --json
         """,
         registry,
@@ -111,9 +121,8 @@ def test_a_read_only_registry_refuses_changes_and_still_resolves(
     out, err = done.stdout, done.stderr
     assert "register: 2" in out and "disable: 2" in out and "datatype: 2" in out
     assert "is not writable" in err and "Traceback" not in err
-    end = out.index("\n]") + 2
-    listing = json.loads(out[out.index("[") : end])
+    listing = json.loads(section(out, "list"))["modules"]
     assert [(m["name"], m["status"]) for m in listing] == [("first", "enabled")]
-    result = json.loads(out[end:])
+    result = json.loads(section(out, "run"))
     assert result["status"] == "succeeded"
     assert Path(result["outputs"]["out"], "said.txt").read_text() == "RO v1"

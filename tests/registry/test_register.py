@@ -17,8 +17,7 @@ from registry_helpers import Cli, Json, MakeModule
 
 
 def listed(run_json: Json) -> dict[str, dict[str, object]]:
-    modules = run_json("module", "list", "--all")
-    assert isinstance(modules, list)
+    modules = run_json("module", "list", "--all")["modules"]
     return {m["name"]: m for m in modules}
 
 

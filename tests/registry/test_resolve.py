@@ -42,8 +42,8 @@ def test_run_resolves_default_pinned_and_latest_versions(run_json: Json) -> None
 
 @pytest.mark.usefixtures("two_versions")
 def test_render_show_validate_and_explain_take_names(run_cli: Cli, run_json: Json) -> None:
-    argv = run_json("render", "echo@2.0.0", "-i", "text=x")
-    assert isinstance(argv, list) and argv[-2:] == ["x", str(Path("outputs/out"))]
+    argv = run_json("render", "echo@2.0.0", "-i", "text=x")["argv"]
+    assert argv[-2:] == ["x", str(Path("outputs/out"))]
     assert run_json("show", "echo")["version"] == "1.0.0"
     code, out, err = run_cli("validate", "echo", "echo@2.0.0")
     assert code == 0, err
@@ -89,15 +89,15 @@ def test_disabled_versions_refuse_new_runs_and_say_what_to_use(
     assert run_json("show", "echo@2.0.0")["version"] == "2.0.0"
     assert run_json("explain", "echo@2.0.0", "-i", "text=c")["would_hit"] is True
     assert run_json("module", "show", "echo@2.0.0")["registered"]["status"] == "disabled"
-    listing = run_json("module", "list")
+    listing = run_json("module", "list")["modules"]
     assert listing[0]["versions"] == ["1.0.0"]
-    assert run_json("module", "list", "--all")[0]["versions"] == ["1.0.0", "2.0.0"]
+    assert run_json("module", "list", "--all")["modules"][0]["versions"] == ["1.0.0", "2.0.0"]
     # The whole module, then back.
     code, _, err = run_cli("module", "disable", "echo")
     assert code == 0 and "default version of echo (1.0.0) is disabled" in err
     code, _, err = run_cli("run", "echo", "-i", "text=c")
     assert code == 2 and "enable it again: runner module enable echo@1.0.0" in err
-    assert run_json("module", "list") == []
+    assert run_json("module", "list")["modules"] == []
     assert run_json("module", "enable", "echo")["changed"] == ["1.0.0", "2.0.0"]
     again = run_json("run", "echo@2.0.0", "-i", "text=c")
     assert again["status"] == "cached" and again["cache_key"] == first["cache_key"]
@@ -188,7 +188,9 @@ def test_names_with_a_namespace_and_spaces(tmp_path: Path, run_json: Json, run_c
         result = run_json("run", ref)
         assert Path(result["outputs"]["counted"], "n.txt").read_text() == "3"
     assert (
-        json.loads(run_cli("module", "list", "--namespace", "team/tools", "--json")[1])[0]["name"]
+        json.loads(run_cli("module", "list", "--namespace", "team/tools", "--json")[1])["modules"][
+            0
+        ]["name"]
         == "team/tools/Count Things"
     )
-    assert run_json("module", "list", "--namespace", "other") == []
+    assert run_json("module", "list", "--namespace", "other")["modules"] == []
