@@ -133,7 +133,7 @@ def main() -> None:
 
 _FIRST_LOAD = """
 import sys, time
-import runner.cli.main  # what every `runner run` has imported before it resolves its SPEC
+import runner.cli.run  # what `runner run` has imported before it resolves its SPEC
 from runner.registry.resolve import load_module_spec
 started = time.perf_counter()
 load_module_spec(sys.argv[1])
