@@ -30,7 +30,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Readers see the old file or the new one, never a half-written one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        # mkstemp creates 0600; a run record is as readable as any other file the user makes.
+        # mkstemp creates 0600; a file runner writes is as readable as any the user makes.
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(text)

@@ -18,10 +18,12 @@ SAMPLES = REPO / "samples"
 def isolated_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """Every test gets its own empty result cache and runs folder: never the user's."""
+    """Every test gets its own empty result cache, runs folder and module registry: never the
+    user's."""
     root = tmp_path_factory.mktemp("runner-home")
     monkeypatch.setenv("RUNNER_CACHE_DIR", str(root / "cache"))
     monkeypatch.setenv("RUNNER_RUNS_DIR", str(root / "runs"))
+    monkeypatch.setenv("RUNNER_REGISTRY", str(root / "registry"))
     return root / "cache"
 
 

@@ -21,7 +21,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("runner.template",),
     ("runner.spec",),
     ("runner.config", "runner.bind", "runner.snapshot", "runner.process", "runner.cache"),
-    ("runner.env",),
+    ("runner.env", "runner.registry"),
     ("runner.run",),
     ("runner.pipeline",),
     ("runner.api", "runner.ui"),

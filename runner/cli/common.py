@@ -11,6 +11,7 @@ from runner.config import ENV_CHOICES
 from runner.errors import UsageError
 
 if TYPE_CHECKING:
+    from runner.registry.lookup import Purpose
     from runner.spec.model import ModuleSpec
 
 MIN_PREFIX = 4
@@ -30,19 +31,37 @@ def pairs(raw: Sequence[str] | None, flag: str) -> dict[str, str]:
     return found
 
 
-def load_spec_warned(path: str, stderr: TextIO) -> ModuleSpec:
-    """The spec at `path`, its warnings printed (they are data, not Python warnings)."""
-    from runner.spec.load import load_spec  # not for the commands that read no spec
+def load_spec_warned(
+    args: argparse.Namespace, stderr: TextIO, *, purpose: Purpose = "inspect"
+) -> ModuleSpec:
+    """The module `args.spec` names (a spec file or a registered name, in `args.registry`),
+    its warnings printed (they are data, not Python warnings). `purpose="run"`: a disabled
+    registered version is refused."""
+    from runner.registry.resolve import load_module_spec  # not for the commands that read none
 
-    spec = load_spec(path)
+    spec = load_module_spec(args.spec, registry=args.registry, purpose=purpose)
     for warning in spec.warnings:
         print(f"warning: {warning}", file=stderr)
     return spec
 
 
 def add_spec_argument(parser: argparse.ArgumentParser) -> None:
+    """SPEC, and the registry it may name a module of."""
     parser.add_argument(
-        "spec", metavar="SPEC", help="a module spec file (legacy, component 2.0 or CLI v2 YAML)"
+        "spec",
+        metavar="SPEC",
+        help="a module spec file (legacy, component 2.0 or CLI v2 YAML), or a registered"
+        " module: NAME, NAME@VERSION, NAME@latest",
+    )
+    add_registry_flag(parser)
+
+
+def add_registry_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        metavar="DIR",
+        help="the module registry (default $RUNNER_REGISTRY, else ~/.local/share/runner/registry)",
     )
 
 

@@ -110,7 +110,7 @@ def _row(usage: EnvUsage) -> list[str]:
 
 
 def _choice(args: argparse.Namespace, stderr: TextIO) -> EnvChoice:
-    spec = load_spec_warned(args.spec, stderr)
+    spec = load_spec_warned(args, stderr)
     settings = load_settings(
         os.environ, env=args.env, ca_bundle=args.ca_bundle, strict_python=args.strict_python
     )

@@ -48,7 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _explain(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    spec = load_spec_warned(args.spec, stderr)
+    spec = load_spec_warned(args, stderr)
     options = RunOptions(**environment_options(args))
     explanation = explain_module(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), options)
     if args.json:

@@ -31,6 +31,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("runs", "list and prune run folders", "runner.cli.runs"),
     ("cache", "look into and manage the result cache", "runner.cli.cache"),
     ("env", "list, build and remove module environments", "runner.cli.env"),
+    ("module", "register, list and manage modules in the registry", "runner.cli.module"),
+    ("datatype", "register and list the port data types modules use", "runner.cli.datatype"),
     ("ui", "the web page: every pipeline and run in this folder", "runner.cli.ui"),
 )
 

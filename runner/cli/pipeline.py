@@ -8,14 +8,21 @@ import os
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from runner.cli.common import add_cache_flags, add_env_flags, environment_options, pairs
+from runner.cli.common import (
+    add_cache_flags,
+    add_env_flags,
+    add_registry_flag,
+    environment_options,
+    pairs,
+)
 from runner.cli.output import emit_json
 from runner.cli.parser import action, actions, add_json, add_quiet, describe
 from runner.cli.pipeline_show import pipeline_text
 from runner.cli.ui import add_serve_flags, serve_command
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError
+from runner.files import write_text_atomic
 from runner.pipeline.display import make_display, summary
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.model import Pipeline
@@ -24,6 +31,9 @@ from runner.pipeline.run import RECORD, run_pipeline
 from runner.pipeline.state import read_record
 from runner.run.engine import RunOptions
 from runner.run.workdir import default_runs_root
+
+if TYPE_CHECKING:
+    from runner.registry.lookup import Purpose
 
 SAR = "samples/sar/pipeline.yml"
 RUN_EXITS = [
@@ -46,6 +56,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     show.add_argument("pipeline", metavar="PIPELINE", help="a pipeline file (type: pipeline)")
     add_json(show)
+    add_registry_flag(show)
+    _configure_export(group)
     view = action(
         group,
         "view",
@@ -110,17 +122,40 @@ def _configure_run(group: Any) -> None:
     add_json(run)
     add_env_flags(run)
     add_cache_flags(run)
+    add_registry_flag(run)
 
 
-def _load(path: str, stderr: TextIO) -> Pipeline:
-    pipeline = load_pipeline(path)
+def _configure_export(group: Any) -> None:
+    export = action(
+        group,
+        "export",
+        "the Python DSL program (or notebook) that builds the same pipeline",
+        _export,
+        [
+            f"runner pipeline export {SAR} -o sar.py && python sar.py",
+            f"runner pipeline export {SAR} --to ipynb -o sar.ipynb   # a cell per step",
+        ],
+    )
+    export.add_argument("pipeline", metavar="PIPELINE", help="a pipeline file (type: pipeline)")
+    export.add_argument(
+        "--to", choices=("py", "ipynb"), default="py", help="a program (default) or a notebook"
+    )
+    export.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="where to write it (default: stdout)"
+    )
+    add_json(export)
+    add_registry_flag(export)
+
+
+def _load(args: argparse.Namespace, stderr: TextIO, purpose: Purpose = "run") -> Pipeline:
+    pipeline = load_pipeline(args.pipeline, registry=args.registry, purpose=purpose)
     for warning in pipeline.warnings:
         print(f"warning: {warning}", file=stderr)
     return pipeline
 
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    pipeline = _load(args.pipeline, stderr)
+    pipeline = _load(args, stderr)
     sets = pairs(args.set, "--set")
     options = RunOptions(timeout=args.timeout, cache=not args.no_cache, **environment_options(args))
     if args.dry_run:
@@ -165,13 +200,35 @@ def _rerun_command(path: str, sets: Sequence[str]) -> Callable[[Rerun], str]:
 
 
 def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    pipeline = _load(args.pipeline, stderr)
+    pipeline = _load(args, stderr, "inspect")
     if args.json:
         from runner.pipeline.graph import pipeline_graph
 
         emit_json(stdout, pipeline_graph(pipeline))
     else:
         print(pipeline_text(pipeline), file=stdout)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from runner.pipeline.export import export_pipeline
+    from runner.registry.lookup import registered_reference
+
+    pipeline = _load(args, stderr, "inspect")
+    target = args.output or Path.cwd() / f"{pipeline.name}.{args.to}"
+    text = export_pipeline(
+        pipeline, args.to, target, lambda spec: registered_reference(spec, args.registry)
+    )
+    if args.output is not None:
+        write_text_atomic(args.output, text)
+    if args.json:
+        written = None if args.output is None else str(args.output)
+        data = {"pipeline": pipeline.name, "to": args.to, "file": written}
+        emit_json(stdout, data if written else {**data, "text": text})
+    elif args.output is None:
+        stdout.write(text)
+    else:
+        print(f"wrote {args.output}", file=stdout)
     return EXIT_OK
 
 

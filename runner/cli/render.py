@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    spec = load_spec_warned(args.spec, stderr)
+    spec = load_spec_warned(args, stderr)
     argv = preview_command(spec, pairs(args.input, "-i"), pairs(args.output, "-o"))
     if args.json:
         emit_json(stdout, {"argv": argv, "command": shlex.join(argv)})

@@ -61,7 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    spec = load_spec_warned(args.spec, stderr)
+    spec = load_spec_warned(args, stderr, purpose="run")
     options = RunOptions(
         workdir=args.workdir,
         runs_root=args.runs_dir.resolve() if args.runs_dir else None,

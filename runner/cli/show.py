@@ -28,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    spec = load_spec_warned(args.spec, stderr)
+    spec = load_spec_warned(args, stderr)
     if args.json:
         emit_json(stdout, interface(spec))
     else:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TextIO
 
+from runner.cli.common import add_registry_flag
 from runner.cli.output import emit_json
 from runner.cli.parser import add_json, leaf
 from runner.errors import EXIT_OK, EXIT_USAGE, RunnerError
-from runner.spec.load import load_spec
+from runner.registry.resolve import load_module_spec
 from runner.spec.model import ModuleSpec
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "specs", nargs="+", metavar="SPEC", help="module spec files (any of the three formats)"
+        "specs",
+        nargs="+",
+        metavar="SPEC",
+        help="module spec files (any of the three formats), or registered modules (NAME[@VERSION])",
     )
+    add_registry_flag(parser)
     add_json(parser)
     leaf(
         parser,
@@ -29,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    loaded = [_load(path) for path in args.specs]
+    loaded = [_load(path, args.registry) for path in args.specs]
     ok = all(isinstance(item, ModuleSpec) for _, item in loaded)
     if args.json:
         emit_json(stdout, {"ok": ok, "specs": [_json(path, item) for path, item in loaded]})
@@ -44,9 +50,9 @@ def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK if ok else EXIT_USAGE
 
 
-def _load(path: str) -> tuple[str, ModuleSpec | RunnerError]:
+def _load(path: str, registry: Path | None) -> tuple[str, ModuleSpec | RunnerError]:
     try:
-        return path, load_spec(path)
+        return path, load_module_spec(path, registry=registry, purpose="inspect")
     except RunnerError as exc:
         return path, exc
 

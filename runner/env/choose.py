@@ -15,7 +15,8 @@ from pathlib import Path
 
 from runner.config import Settings
 from runner.env.base import Backend, BackendName, EnvRequest
-from runner.spec.model import EnvironmentSpec, ModuleSpec
+from runner.errors import UnsupportedError
+from runner.spec.model import EnvironmentSpec, Generation, ModuleSpec
 
 
 class SpecNote(str):
@@ -82,8 +83,23 @@ def resolve_environment(spec: ModuleSpec, environ: Mapping[str, str]) -> Environ
         return env
     from runner.env.named import default_search_path, resolve_named
 
-    resolved = resolve_named(env.named, default_search_path(environ))
+    try:
+        resolved = resolve_named(env.named, default_search_path(environ))
+    except UnsupportedError as exc:
+        raise UnsupportedError(f"{spec.source}: {exc.message}", _named_hint(spec, exc)) from None
     return replace(resolved, os=env.os)
+
+
+def _named_hint(spec: ModuleSpec, exc: UnsupportedError) -> str | None:
+    if spec.generation is not Generation.LEGACY:
+        return exc.hint
+    # The legacy form `amlEnvironment: {name, version}`: say what to write there instead.
+    searched = exc.hint if exc.hint and exc.hint.startswith("add a definition") else None
+    return (
+        "in amlEnvironment, leave out `version` for the latest version known here, or describe"
+        " the environment inline (docker.baseImage, python.condaDependencies); "
+        + (searched or "or add a definition of your own (see environments/README.md)")
+    )
 
 
 def choose_environment(

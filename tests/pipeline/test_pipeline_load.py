@@ -229,13 +229,13 @@ ERRORS = {
     ),
     "registered component": (
         HEAD + "jobs:\n  a: {component: 'azureml:split:1'}\n",
-        "{p}:3:18: jobs.a.component: step 'a': registered components are not available"
-        " offline; use a path\n  hint: name the component's YAML file: `component: ./train.yml`",
+        "{p}:3:18: jobs.a.component: step 'a': no registered module is named 'split'\n"
+        "  hint: `runner module list` lists them; `runner module register SOURCE` adds one",
     ),
     "registered latest": (
         HEAD + "jobs:\n  a: {component: azureml:split@latest}\n",
-        "{p}:3:18: jobs.a.component: step 'a': registered components are not available"
-        " offline; use a path\n  hint: name the component's YAML file: `component: ./train.yml`",
+        "{p}:3:18: jobs.a.component: step 'a': no registered module is named 'split'\n"
+        "  hint: `runner module list` lists them; `runner module register SOURCE` adds one",
     ),
     "inline component": (
         HEAD + "jobs:\n  a: {component: {type: command, command: echo}}\n",
