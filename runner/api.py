@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from runner.registry.resolve import load_module_spec
 from runner.run.engine import RunOptions, RunResult, run_module
 from runner.run.job import preview_command
-from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
 
 if TYPE_CHECKING:
@@ -85,13 +85,20 @@ class Module:
         return run_module(self.spec, {**(values or {}), **kwargs}, outputs, options)
 
 
-def load_module(path: str | os.PathLike[str]) -> Module:
-    """Load a module spec of any generation (legacy, component 2.0, CLI v2)."""
-    return Module(load_spec(path))
+def load_module(
+    path: str | os.PathLike[str], *, registry: str | os.PathLike[str] | None = None
+) -> Module:
+    """Load a module spec of any generation (legacy, component 2.0, CLI v2), or a registered
+    module by name (`"NAMESPACE/NAME@1.2.0"`, `"NAME"` for its default version, `"NAME@latest"`,
+    `"azureml:NAME:VERSION"`) from `registry` (default: $RUNNER_REGISTRY, else the user's)."""
+    return Module(load_module_spec(path, registry=_folder(registry)))
 
 
-def load_pipeline(path: str | os.PathLike[str]) -> PipelineHandle:
-    """Load a pipeline job (`type: pipeline`) and the modules of its steps.
+def load_pipeline(
+    path: str | os.PathLike[str], *, registry: str | os.PathLike[str] | None = None
+) -> PipelineHandle:
+    """Load a pipeline job (`type: pipeline`) and the modules of its steps (registered ones
+    from `registry`).
 
     A malformed file is a SpecError; graph problems are reported all at once by `.validate()`
     (and by the run).
@@ -99,4 +106,8 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineHandle:
     from runner.pipeline.handle import PipelineHandle
     from runner.pipeline.load import load_pipeline as load_model
 
-    return PipelineHandle(load_model(path))
+    return PipelineHandle(load_model(path, registry=_folder(registry)))
+
+
+def _folder(given: str | os.PathLike[str] | None) -> Path | None:
+    return None if given is None else Path(given)

@@ -23,13 +23,17 @@ def is_runner_folder(path: Path) -> bool:
 
 def write_json_atomic(path: Path, data: object) -> None:
     """Readers see the old file or the new one, never a half-written one."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never a half-written one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        # mkstemp creates 0600; a run record is as readable as any other file the user makes.
+        # mkstemp creates 0600; a file runner writes is as readable as any the user makes.
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2, sort_keys=False)
-            stream.write("\n")
+            stream.write(text)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

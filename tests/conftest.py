@@ -18,10 +18,12 @@ SAMPLES = REPO / "samples"
 def isolated_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """Every test gets its own empty result cache and runs folder: never the user's."""
+    """Every test gets its own empty result cache, runs folder and module registry: never the
+    user's."""
     root = tmp_path_factory.mktemp("runner-home")
     monkeypatch.setenv("RUNNER_CACHE_DIR", str(root / "cache"))
     monkeypatch.setenv("RUNNER_RUNS_DIR", str(root / "runs"))
+    monkeypatch.setenv("RUNNER_REGISTRY", str(root / "registry"))
     return root / "cache"
 
 
@@ -52,7 +54,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Skip tests whose tool is missing on a developer's machine; in CI they run (and fail if
     the tool is missing), except conda, which no machine of this project can have."""
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    needs = {"mpi": "mpiexec", "conda": "conda, mamba or micromamba"}
+    needs = {"mpi": "mpiexec", "conda": "conda, mamba or micromamba", "browser": "chromium"}
     # No conda channel is reachable from this project's machines, CI's included, so none has
     # a conda tool: there a conda test is skipped rather than an expected failure.
     skipped_in_ci = {"conda": "no conda channel reachable on this machine"}

@@ -21,10 +21,10 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("runner.template",),
     ("runner.spec",),
     ("runner.config", "runner.bind", "runner.snapshot", "runner.process", "runner.cache"),
-    ("runner.env",),
+    ("runner.env", "runner.registry"),
     ("runner.run",),
     ("runner.pipeline",),
-    ("runner.api",),
+    ("runner.api", "runner.ui"),
     ("runner.cli", "runner.pytest_plugin"),
     # The package itself (the public API, imported on first use) and `python -m runner`.
     ("runner", "runner.__main__"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runner.bind.coerce import label
 from runner.errors import BindingError
-from runner.spec.model import InputPort, ModuleSpec, OutputPort, port_kind
+from runner.spec.model import InputPort, ModuleSpec, OutputPort
 
 
 def bind_ports(
@@ -22,19 +22,19 @@ def bind_ports(
         if port.name not in enabled:
             continue
         if port.name in given:
-            paths[port.name] = _port_path(port, given[port.name], base, "path")
+            paths[port.name] = _port_path(spec, port, given[port.name], base, "path")
         elif port.default is not None:
-            paths[port.name] = _default_path(port, port.default, spec.source.parent)
+            paths[port.name] = _default_path(spec, port, port.default)
     return paths
 
 
-def _default_path(port: InputPort, default: str, spec_dir: Path) -> Path:
+def _default_path(spec: ModuleSpec, port: InputPort, default: str) -> Path:
     if "://" in default or default.startswith("azureml:"):
         raise BindingError(
             f"input {label(port)}: its default {default!r} is not a local path",
             f"give a local path: -i {port.python_name}=<path>",
         )
-    return _port_path(port, default, spec_dir, "default path")
+    return _port_path(spec, port, default, spec.source.parent, "default path")
 
 
 def _given_path(owner: str, raw: object) -> Path:
@@ -48,7 +48,7 @@ def _absolute(path: Path, base: Path) -> Path:
     return Path(os.path.normpath(base / path))
 
 
-def _port_path(port: InputPort, raw: object, base: Path, what: str) -> Path:
+def _port_path(spec: ModuleSpec, port: InputPort, raw: object, base: Path, what: str) -> Path:
     written = _given_path(f"input {label(port)}", raw)
     path = _absolute(written, base)
     try:
@@ -60,9 +60,9 @@ def _port_path(port: InputPort, raw: object, base: Path, what: str) -> Path:
         ) from None
     except OSError as exc:
         raise BindingError(f"input {label(port)}: cannot read {path}: {exc.strerror}") from None
-    if is_dir and port.is_file:
+    if is_dir and spec.input_is_file(port):
         return _single_file(port, path)
-    if not is_dir and not _accepts_file(port):
+    if not is_dir and not _accepts_file(spec, port):
         raise BindingError(
             f"input {label(port)} takes a folder ({', '.join(port.types)}), but {path} is a file",
             f"give the folder that holds it: -i {port.python_name}={shlex.quote(str(path.parent))}",
@@ -70,8 +70,8 @@ def _port_path(port: InputPort, raw: object, base: Path, what: str) -> Path:
     return path
 
 
-def _accepts_file(port: InputPort) -> bool:
-    return not port.types or any(port_kind(t) != "folder" for t in port.types)
+def _accepts_file(spec: ModuleSpec, port: InputPort) -> bool:
+    return not port.types or any(spec.type_kind(t) != "folder" for t in port.types)
 
 
 def _single_file(port: InputPort, folder: Path) -> Path:

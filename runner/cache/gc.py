@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.cache.locks import sweep_exclusive
-from runner.cache.manifest import Stamp, content_digest, is_object_name
+from runner.cache.manifest import KEEP, Stamp, content_digest, is_object_name
 from runner.hashing import hash_file
 
 if TYPE_CHECKING:
@@ -103,18 +103,24 @@ def _last_used(reading: Reading) -> float:
     return reading.manifest.entry.last_used if reading.manifest else 0.0
 
 
+def _kept(reading: Reading) -> bool:
+    return bool(reading.manifest and reading.manifest.entry.meta.get(KEEP) is True)
+
+
 def _due(
     live: Mapping[str, Reading], now: float, max_size: int | None, older_than: float | None
 ) -> list[Reading]:
-    """Entries unused for too long, then the least recently used until the rest fit."""
-    order = sorted(live.values(), key=_last_used)
+    """Entries unused for too long, then the least recently used until the rest fit. Kept
+    entries (registered snapshots) are never due; their size still counts."""
+    order = sorted((r for r in live.values() if not _kept(r)), key=_last_used)
     due = [r for r in order if older_than is not None and _last_used(r) < now - older_than]
     if max_size is None:
         return due
     doomed = {r.key for r in due}
     rest = [r for r in order if r.key not in doomed]
-    users = Counter(name for r in rest for name in _stamps(r))
-    total = _size(rest)
+    kept = [r for r in live.values() if _kept(r)]
+    users = Counter(name for r in [*rest, *kept] for name in _stamps(r))
+    total = _size([*rest, *kept])
     for reading in rest:
         if total <= max_size:
             break
@@ -137,7 +143,7 @@ def _sweep(store: CacheStore, live: Mapping[str, Reading]) -> tuple[int, int, in
             return None
         referenced = _referenced(store, live)
         objects, freed = _remove_orphans(store.layout.objects, referenced)
-        return objects, freed, _remove_stale_tmp(store.layout.tmp, time.time())
+        return objects, freed, remove_stale_tmp(store.layout.tmp, time.time())
 
 
 def _referenced(store: CacheStore, known: Mapping[str, Reading]) -> set[str]:
@@ -167,7 +173,8 @@ def _remove_orphans(objects: Path, referenced: set[str]) -> tuple[int, int]:
     return count, freed
 
 
-def _remove_stale_tmp(tmp: Path, now: float) -> int:
+def remove_stale_tmp(tmp: Path, now: float) -> int:
+    """Delete what lies in `tmp` unchanged for STALE_TMP_S (left by crashed processes)."""
     count = 0
     for item in _listing(tmp):
         try:

@@ -117,10 +117,10 @@ class Layout:
         """A fresh name under tmp/ (not created): unique across processes and hosts."""
         return self.tmp / f"{purpose}-{os.getpid()}-{secrets.token_hex(8)}"
 
-    def create(self) -> None:
+    def create(self, *, tagged: bool = True) -> None:
         for folder in (self.objects, self.entries, self.locks, self.tmp):
             folder.mkdir(parents=True, exist_ok=True)
-        if not self.tag.exists():
+        if tagged and not self.tag.exists():
             _write_once(self.tag, TAG_TEXT)
 
 

@@ -20,6 +20,9 @@ from runner.cache.digest import EXECUTABLE, REGULAR, FileDigest
 from runner.hashing import hash_bytes
 
 FORMAT = "runner-cache-entry/1"
+# An entry meta key: `"keep": true` and gc never drops the entry for its age or the store's
+# size (the module registry's snapshots).
+KEEP = "keep"
 OutputKind = Literal["file", "dir"]
 
 # Objects are read-only for everybody; executables keep their x bits so a hardlink to one runs.

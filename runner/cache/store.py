@@ -16,6 +16,9 @@ Layout under the root (names in runner.cache.location):
 
 Other folders under the root belong to other parts of runner and are left alone.
 
+An entry whose meta holds `"keep": true` (manifest.KEEP) is never removed by gc for age or size: the
+module registry keeps its registered snapshots so (runner.registry). Damage still removes it.
+
 Crash safety: an entry is built completely in tmp/publish-*/ (objects first, the manifest
 last) and appears by one rename of its folder, so it either fully exists or does not; a process
 killed at any moment leaves at worst unreferenced objects and tmp folders, which are gc's
@@ -95,12 +98,15 @@ class CacheStore:
     """One cache folder. Safe to share between threads and between processes; see the module
     docstring for the layout and runner.cache.locks for who waits for whom."""
 
-    def __init__(self, root: Path, *, methods: tuple[Method, ...] = METHODS) -> None:
+    def __init__(
+        self, root: Path, *, methods: tuple[Method, ...] = METHODS, tagged: bool = True
+    ) -> None:
         """Open (creating if needed) the store at `root`. `methods`: how files are placed into
-        and out of the store, in order of preference."""
+        and out of the store, in order of preference. `tagged=False` leaves out CACHEDIR.TAG,
+        for a store of data that backups must keep (the module registry's)."""
         self.root = Path(root)
         self.layout = Layout(self.root)
-        self.layout.create()
+        self.layout.create(tagged=tagged)
         self.state = StateDB(self.layout.state_db)
         self.problems: list[str] = []
         self.key_locks = KeyLocks(self.layout.locks)

@@ -1,14 +1,18 @@
-"""What the command-line front ends share: flags, NAME=VALUE pairs, abbreviated keys."""
+"""What the commands share: flags, NAME=VALUE pairs, abbreviated keys, spec warnings."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TypedDict, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypedDict, TypeVar
 
 from runner.config import ENV_CHOICES
 from runner.errors import UsageError
+
+if TYPE_CHECKING:
+    from runner.registry.lookup import Purpose
+    from runner.spec.model import ModuleSpec
 
 MIN_PREFIX = 4
 T = TypeVar("T")
@@ -27,9 +31,59 @@ def pairs(raw: Sequence[str] | None, flag: str) -> dict[str, str]:
     return found
 
 
+def load_spec_warned(
+    args: argparse.Namespace, stderr: TextIO, *, purpose: Purpose = "inspect"
+) -> ModuleSpec:
+    """The module `args.spec` names (a spec file or a registered name, in `args.registry`),
+    its warnings printed (they are data, not Python warnings). `purpose="run"`: a disabled
+    registered version is refused."""
+    from runner.registry.resolve import load_module_spec  # not for the commands that read none
+
+    spec = load_module_spec(args.spec, registry=args.registry, purpose=purpose)
+    for warning in spec.warnings:
+        print(f"warning: {warning}", file=stderr)
+    return spec
+
+
+def add_spec_argument(parser: argparse.ArgumentParser) -> None:
+    """SPEC, and the registry it may name a module of."""
+    parser.add_argument(
+        "spec",
+        metavar="SPEC",
+        help="a module spec file (legacy, component 2.0 or CLI v2 YAML), or a registered"
+        " module: NAME, NAME@VERSION, NAME@latest",
+    )
+    add_registry_flag(parser)
+
+
+def add_registry_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        metavar="DIR",
+        help="the module registry (default $RUNNER_REGISTRY, else ~/.local/share/runner/registry)",
+    )
+
+
+def add_binding_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        metavar="NAME=VALUE",
+        help="bind an input port (a path) or a parameter, by original or python name",
+    )
+    parser.add_argument(
+        "-o", "--output", action="append", metavar="NAME=PATH", help="place an output at PATH"
+    )
+
+
 def add_cache_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--cache-dir", type=Path, help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)"
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)",
     )
 
 
@@ -39,7 +93,7 @@ def add_env_flags(parser: argparse.ArgumentParser) -> None:
         choices=ENV_CHOICES,
         help="where the command runs (default: RUNNER_ENV, the config file, else auto)",
     )
-    parser.add_argument("--python", help="host: the interpreter `python` means")
+    parser.add_argument("--python", metavar="PY", help="host: the interpreter `python` means")
     parser.add_argument(
         "--strict-python",
         action="store_true",
@@ -49,6 +103,7 @@ def add_env_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ca-bundle",
         type=Path,
+        metavar="FILE",
         help="CA bundle for package downloads (default: RUNNER_CA_BUNDLE, PIP_CERT, ...)",
     )
 

@@ -3,76 +3,139 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from collections.abc import Callable
-from typing import Any, TextIO
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
 
 from runner.cache.location import default_cache_root
 from runner.cache.units import parse_age
-from runner.cli.common import add_cache_flags, add_env_flags, find_by_prefix
+from runner.cli.common import (
+    add_cache_flags,
+    add_env_flags,
+    add_spec_argument,
+    find_by_prefix,
+    load_spec_warned,
+)
+from runner.cli.notes import print_notes
+from runner.cli.output import emit_json, local_time, size_text, table
+from runner.cli.parser import action, actions, add_json, add_quiet, add_verbose, describe
+from runner.cli.usage import EnvUsage, env_usage, remove_environment, tree_size
+from runner.clock import iso
 from runner.config import load_settings
 from runner.env.choose import EnvChoice, choose_environment
 from runner.env.store import EnvRecord, EnvStore
 from runner.errors import EXIT_OK, UsageError
-from runner.spec.load import load_spec
+
+SPEC_EXAMPLE = "samples/sar/modules/sar_train.yaml"
 
 
-def add_env_commands(commands: Any) -> None:
-    env = commands.add_parser("env", help="list, build and remove module environments")
-    actions = env.add_subparsers(dest="env_command", metavar="ACTION")
-    actions.required = True
-    listing = actions.add_parser("ls", help="environments built so far")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    show = actions.add_parser("show", help="the environment a module would run in")
-    build = actions.add_parser("build", help="build a module's environment now")
-    for parser in (show, build):
-        parser.add_argument("spec", metavar="SPEC")
-        add_env_flags(parser)
-    remove = actions.add_parser("rm", help="remove environments by fingerprint")
-    remove.add_argument("fingerprints", nargs="+", metavar="FP")
-    prune = actions.add_parser("prune", help="remove environments unused for a while")
+def configure(parser: argparse.ArgumentParser) -> None:
+    describe(parser, ["runner env ls", f"runner env build {SPEC_EXAMPLE}"])
+    group = actions(parser)
+    listing = action(
+        group,
+        "ls",
+        "environments built so far, most recently used first",
+        _ls,
+        ["runner env ls", "runner env ls --json | jq '.environments[].size'"],
+    )
+    show = action(
+        group,
+        "show",
+        "the environment a module would run in",
+        _show,
+        [f"runner env show {SPEC_EXAMPLE}", "runner env show SPEC --env docker"],
+    )
+    build = action(
+        group,
+        "build",
+        "build a module's environment now",
+        _build,
+        [f"runner env build {SPEC_EXAMPLE}", "runner env build SPEC -v --env docker"],
+    )
+    for sub in (show, build):
+        add_spec_argument(sub)
+        add_env_flags(sub)
+    add_quiet(build, "the build's announcement")
+    add_verbose(build)
+    remove = action(
+        group, "rm", "remove environments by fingerprint", _rm, ["runner env rm 1a2b3c4d"]
+    )
+    remove.add_argument(
+        "fingerprints", nargs="+", metavar="FP", help="fingerprints, or unique prefixes (4+ chars)"
+    )
+    prune = action(
+        group,
+        "prune",
+        "remove environments unused for a while",
+        _prune,
+        ["runner env prune", "runner env prune --older-than 7d"],
+    )
     prune.add_argument("--older-than", default="30d", metavar="AGE", help="default 30d")
-    for parser in (listing, show, build, remove, prune):
-        add_cache_flags(parser)
+    for sub in (listing, show, build, remove, prune):
+        add_json(sub)
+        add_cache_flags(sub)
 
 
-def run_env_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    store = EnvStore((args.cache_dir or default_cache_root(os.environ)) / "envs")
-    return _ACTIONS[args.env_command](store, args, stdout, stderr)
+def _store(args: argparse.Namespace) -> EnvStore:
+    root: Path = args.cache_dir or default_cache_root(os.environ)
+    return EnvStore(root / "envs")
 
 
-def _ls(store: EnvStore, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    records = sorted(store.records(), key=store.last_used, reverse=True)
+def _ls(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    store = _store(args)
+    usages = env_usage(store)
     if args.json:
-        json.dump([_summary(store, r) for r in records], stdout, indent=2)
-        stdout.write("\n")
+        emit_json(stdout, {
+            "root": str(store.root),
+            "environments": [_summary(u.record, u.last_used, u.size) for u in usages],
+            "size": sum(u.size for u in usages),
+        })  # fmt: skip
         return EXIT_OK
-    if not records:
+    if not usages:
         print(f"no environments built yet in {store.root}", file=stdout)
-    for record in records:
-        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(store.last_used(record)))
-        print(
-            f"{record.backend:<6} {record.fingerprint}  {used}  {record.description}", file=stdout
-        )
+        return EXIT_OK
+    rows = [_row(usage) for usage in usages]
+    print(table(["BACKEND", "FINGERPRINT", "LAST USED", "SIZE", "DESCRIPTION"], rows), file=stdout)
     return EXIT_OK
 
 
-def _choice(args: argparse.Namespace) -> EnvChoice:
-    spec = load_spec(args.spec)
+def _row(usage: EnvUsage) -> list[str]:
+    record = usage.record
+    size = "(image)" if record.backend == "docker" else size_text(usage.size)
+    return [record.backend, record.fingerprint, local_time(usage.last_used), size,
+            record.description]  # fmt: skip
+
+
+def _choice(args: argparse.Namespace, stderr: TextIO) -> EnvChoice:
+    spec = load_spec_warned(args, stderr)
     settings = load_settings(
         os.environ, env=args.env, ca_bundle=args.ca_bundle, strict_python=args.strict_python
     )
-    return choose_environment(spec, settings, args.python)
+    choice = choose_environment(spec, settings, args.python)
+    print_notes(choice.notes, stderr, args.cache_dir or default_cache_root(os.environ))
+    return choice
 
 
-def _show(store: EnvStore, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    choice = _choice(args)
+def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    store = _store(args)
+    choice = _choice(args, stderr)
     fingerprint = choice.backend.fingerprint(choice.request, store)
     record = store.record(choice.name, fingerprint)
-    for note in choice.notes:
-        print(f"note: {note}", file=stderr)
+    if args.json:
+        emit_json(stdout, {
+            "backend": choice.name,
+            "fingerprint": fingerprint,
+            "built": record is not None,
+            "environment": (
+                _summary(record, store.last_used(record), tree_size(record.path))
+                if record else None
+            ),
+            "notes": list(choice.notes),
+        })  # fmt: skip
+        return EXIT_OK
     print(f"backend:     {choice.name}", file=stdout)
     print(f"fingerprint: {fingerprint}", file=stdout)
     if record is None:
@@ -85,44 +148,58 @@ def _show(store: EnvStore, args: argparse.Namespace, stdout: TextIO, stderr: Tex
     return EXIT_OK
 
 
-def _build(store: EnvStore, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    choice = _choice(args)
-    for note in choice.notes:
-        print(f"note: {note}", file=stderr)
-    runtime = choice.backend.ensure(choice.request, store, stderr)
+def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    store = _store(args)
+    choice = _choice(args, stderr)
+    request = replace(choice.request, verbose=args.verbose)
+    runtime = choice.backend.ensure(request, store, None if args.quiet else stderr)
     where = runtime.image or runtime.location or runtime.python
-    print(f"ready: {runtime.backend} {runtime.fingerprint} ({where})", file=stdout)
+    if args.json:
+        emit_json(stdout, {
+            "backend": runtime.backend,
+            "fingerprint": runtime.fingerprint,
+            "location": str(runtime.location) if runtime.location else None,
+            "image": runtime.image,
+            "python": runtime.python,
+            "notes": list(choice.notes),
+        })  # fmt: skip
+    else:
+        print(f"ready: {runtime.backend} {runtime.fingerprint} ({where})", file=stdout)
     return EXIT_OK
 
 
-def _rm(store: EnvStore, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _rm(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    store = _store(args)
+    removed = []
     for given in args.fingerprints:
         record = _find(store, given)
-        _remove(store, record)
-        print(f"removed {record.backend} {record.fingerprint}", file=stdout)
+        remove_environment(store, record)
+        removed.append(record.fingerprint)
+        if not args.json:
+            print(f"removed {record.backend} {record.fingerprint}", file=stdout)
+    if args.json:
+        emit_json(stdout, {"removed": removed})
     return EXIT_OK
 
 
-def _prune(store: EnvStore, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _prune(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
         horizon = time.time() - parse_age(args.older_than)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    store = _store(args)
     pruned = [r for r in store.records() if store.last_used(r) < horizon]
     for record in pruned:
-        _remove(store, record)
-        print(f"removed {record.backend} {record.fingerprint} ({record.description})", file=stdout)
+        remove_environment(store, record)
+        if not args.json:
+            print(f"removed {record.backend} {record.fingerprint} ({record.description})",
+                  file=stdout)  # fmt: skip
     leftovers = store.clean_tmp()
-    print(f"pruned {len(pruned)} environments, {leftovers} unfinished builds", file=stdout)
+    if args.json:
+        emit_json(stdout, {"removed": [r.fingerprint for r in pruned], "unfinished": leftovers})
+    else:
+        print(f"pruned {len(pruned)} environments, {leftovers} unfinished builds", file=stdout)
     return EXIT_OK
-
-
-def _remove(store: EnvStore, record: EnvRecord) -> None:
-    if record.backend == "docker":
-        from runner.env.docker import remove_image
-
-        remove_image(record)
-    store.remove(record.backend, record.fingerprint)
 
 
 def _find(store: EnvStore, given: str) -> EnvRecord:
@@ -131,22 +208,14 @@ def _find(store: EnvStore, given: str) -> EnvRecord:
     )
 
 
-def _summary(store: EnvStore, record: EnvRecord) -> dict[str, object]:
+def _summary(record: EnvRecord, last_used: float, size: int) -> dict[str, object]:
     return {
         "backend": record.backend,
         "fingerprint": record.fingerprint,
         "path": str(record.path),
         "description": record.description,
-        "created_at": record.created_at,
-        "last_used": store.last_used(record),
+        "created_at": iso(record.created_at),
+        "last_used": iso(last_used),
+        "size": size,
         "log": str(record.log),
     }
-
-
-_ACTIONS: dict[str, Callable[[EnvStore, argparse.Namespace, TextIO, TextIO], int]] = {
-    "ls": _ls,
-    "show": _show,
-    "build": _build,
-    "rm": _rm,
-    "prune": _prune,
-}

@@ -1,35 +1,110 @@
-"""`runner pipeline run | show | status`: pipelines from the command line."""
+"""`runner pipeline run | show | status | view`: pipelines from the command line."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import os
+import shlex
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from runner.cli.common import add_cache_flags, add_env_flags, environment_options, pairs
+from runner.cli.common import (
+    add_cache_flags,
+    add_env_flags,
+    add_registry_flag,
+    environment_options,
+    pairs,
+)
+from runner.cli.output import emit_json
+from runner.cli.parser import action, actions, add_json, add_quiet, describe
+from runner.cli.pipeline_show import pipeline_text
+from runner.cli.ui import add_serve_flags, serve_command
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError
-from runner.pipeline.display import LineDisplay, LiveDisplay, summary
+from runner.files import write_text_atomic
+from runner.pipeline.display import make_display, summary
 from runner.pipeline.load import load_pipeline
-from runner.pipeline.model import Pipeline, StepOutput, topological_order
+from runner.pipeline.model import Pipeline
+from runner.pipeline.rerun import Rerun, advise
 from runner.pipeline.run import RECORD, run_pipeline
 from runner.pipeline.state import read_record
 from runner.run.engine import RunOptions
 from runner.run.workdir import default_runs_root
 
+if TYPE_CHECKING:
+    from runner.registry.lookup import Purpose
 
-def add_pipeline_commands(commands: Any) -> None:
-    pipeline = commands.add_parser("pipeline", help="run, show and inspect pipelines")
-    actions = pipeline.add_subparsers(dest="pipeline_command", metavar="ACTION")
-    actions.required = True
-    run = actions.add_parser("run", help="run a pipeline (cached steps come back at once)")
-    run.add_argument("pipeline", metavar="PIPELINE")
+SAR = "samples/sar/pipeline.yml"
+RUN_EXITS = [
+    (0, "every step succeeded or came from the cache"),
+    (1, "a step failed (the summary shows its log and how to re-run from it)"),
+    (2, "a usage or spec error, or an invalid pipeline (every problem is named); nothing ran"),
+]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    describe(parser, [f"runner pipeline run {SAR}", f"runner pipeline show {SAR}"])
+    group = actions(parser)
+    _configure_run(group)
+    show = action(
+        group,
+        "show",
+        "the steps, their edges and port types",
+        _show,
+        [f"runner pipeline show {SAR}", f"runner pipeline show {SAR} --json | jq .edges"],
+    )
+    show.add_argument("pipeline", metavar="PIPELINE", help="a pipeline file (type: pipeline)")
+    add_json(show)
+    add_registry_flag(show)
+    _configure_export(group)
+    view = action(
+        group,
+        "view",
+        "the pipeline as a live graph in the browser (and an editor)",
+        serve_command,
+        [f"runner pipeline view {SAR}", f"runner pipeline view {SAR} --port 9000 --no-open"],
+    )
+    view.add_argument("pipeline", metavar="PIPELINE", help="a pipeline file (type: pipeline)")
+    add_serve_flags(view)
+    status = action(
+        group,
+        "status",
+        "the state of a pipeline run (default: the latest)",
+        _status,
+        ["runner pipeline status", "runner pipeline status runs/sar-20260101-120000-1a2b3c"],
+        [(0, "the run succeeded"), (1, "the run failed or was interrupted")],
+    )
+    status.add_argument(
+        "run_dir", nargs="?", type=Path, metavar="RUN_DIR", help="a pipeline run folder"
+    )
+    status.add_argument(
+        "--runs-dir", type=Path, metavar="DIR", help="where run folders are (default ./runs)"
+    )
+    add_json(status)
+
+
+def _configure_run(group: Any) -> None:
+    run = action(
+        group,
+        "run",
+        "run a pipeline (cached steps come back at once)",
+        _run,
+        [
+            f"runner pipeline run {SAR}",
+            f"runner pipeline run {SAR} --set ratio=0.8 --dry-run",
+            f"runner pipeline run {SAR} --from train    # train and after; the rest cached",
+            f"runner pipeline run {SAR} --json --quiet | jq .status",
+        ],
+        RUN_EXITS,
+    )
+    run.add_argument("pipeline", metavar="PIPELINE", help="a pipeline file (type: pipeline)")
     run.add_argument("--set", action="append", metavar="NAME=VALUE", help="a pipeline input")
     run.add_argument("--jobs", type=int, metavar="N", help="steps at once (default: cores)")
-    run.add_argument("--only", action="append", default=[], metavar="STEP", help="run just STEP")
+    run.add_argument("--only", action="append", default=[], metavar="STEP",
+                     help="run just STEP (upstream steps must come from the cache)")  # fmt: skip
     run.add_argument("--from", dest="from_steps", action="append", default=[], metavar="STEP",
-                     help="run STEP and everything after it")  # fmt: skip
+                     help="run STEP and everything after it (upstream from the cache)")  # fmt: skip
     run.add_argument("--until", action="append", default=[], metavar="STEP",
                      help="run STEP and everything it needs, nothing after")  # fmt: skip
     run.add_argument("--force", action="append", default=[], metavar="STEP",
@@ -39,53 +114,63 @@ def add_pipeline_commands(commands: Any) -> None:
     run.add_argument("--dry-run", action="store_true",
                      help="print each command and whether it would hit the cache")  # fmt: skip
     run.add_argument("--timeout", type=float, metavar="S", help="per-step timeout")
-    run.add_argument("--runs-dir", type=Path, help="where run folders go (default ./runs)")
+    run.add_argument(
+        "--runs-dir", type=Path, metavar="DIR", help="where run folders go (default ./runs)"
+    )
     run.add_argument("--no-cache", action="store_true", help="neither look up nor store")
-    run.add_argument("--json", action="store_true", help="print one JSON object as the result")
+    add_quiet(run, "progress (the summary is still printed)")
+    add_json(run)
     add_env_flags(run)
     add_cache_flags(run)
-    show = actions.add_parser("show", help="the steps, their edges and port types")
-    show.add_argument("pipeline", metavar="PIPELINE")
-    status = actions.add_parser("status", help="the state of a past run (default: the latest)")
-    status.add_argument("run_dir", nargs="?", type=Path, metavar="RUN_DIR")
-    status.add_argument("--runs-dir", type=Path, help="where run folders are (default ./runs)")
-    status.add_argument("--json", action="store_true", help="print JSON")
+    add_registry_flag(run)
 
 
-def run_pipeline_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    handler = {"run": _run, "show": _show, "status": _status}[args.pipeline_command]
-    return handler(args, stdout, stderr)
+def _configure_export(group: Any) -> None:
+    export = action(
+        group,
+        "export",
+        "the Python DSL program (or notebook) that builds the same pipeline",
+        _export,
+        [
+            f"runner pipeline export {SAR} -o sar.py && python sar.py",
+            f"runner pipeline export {SAR} --to ipynb -o sar.ipynb   # a cell per step",
+        ],
+    )
+    export.add_argument("pipeline", metavar="PIPELINE", help="a pipeline file (type: pipeline)")
+    export.add_argument(
+        "--to", choices=("py", "ipynb"), default="py", help="a program (default) or a notebook"
+    )
+    export.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="where to write it (default: stdout)"
+    )
+    add_json(export)
+    add_registry_flag(export)
 
 
-def _sets(raw: list[str] | None) -> dict[str, str]:
-    return pairs(raw, "--set")
-
-
-def _load(path: str, stderr: TextIO) -> Pipeline:
-    pipeline = load_pipeline(path)
+def _load(args: argparse.Namespace, stderr: TextIO, purpose: Purpose = "run") -> Pipeline:
+    pipeline = load_pipeline(args.pipeline, registry=args.registry, purpose=purpose)
     for warning in pipeline.warnings:
         print(f"warning: {warning}", file=stderr)
     return pipeline
 
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    pipeline = _load(args.pipeline, stderr)
-    options = RunOptions(
-        timeout=args.timeout,
-        cache=not args.no_cache,
-        **environment_options(args),
-    )
+    pipeline = _load(args, stderr)
+    sets = pairs(args.set, "--set")
+    options = RunOptions(timeout=args.timeout, cache=not args.no_cache, **environment_options(args))
     if args.dry_run:
         from runner.pipeline.dryrun import dry_run
 
-        report = dry_run(pipeline, sets=_sets(args.set), options=options)
-        print(json.dumps(report.to_json(), indent=2) if args.json else report.text(), file=stdout)
+        report = dry_run(pipeline, sets=sets, options=options)
+        if args.json:
+            emit_json(stdout, report.to_json())
+        else:
+            print(report.text(), file=stdout)
         return EXIT_OK
-    live = not args.json and stderr.isatty() and os.environ.get("TERM") != "dumb"
-    display = LiveDisplay(stderr) if live else LineDisplay(stderr)
+    display = None if args.quiet else make_display(stderr)
     result = run_pipeline(
         pipeline,
-        sets=_sets(args.set),
+        sets=sets,
         jobs=args.jobs,
         only=args.only,
         from_steps=args.from_steps,
@@ -97,42 +182,53 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         display=display,
     )
     if args.json:
-        json.dump(result.to_json(), stdout, indent=2)
-        stdout.write("\n")
+        emit_json(stdout, result.to_json())
     else:
-        hint = ["runner", "pipeline", "run", args.pipeline]
-        print(summary(result, hint), file=stderr)
+        command = _rerun_command(args.pipeline, args.set or [])
+        print(summary(result, advise(pipeline, result, options), command), file=stderr)
     return EXIT_OK if result.ok else EXIT_MODULE_FAILED
 
 
+def _rerun_command(path: str, sets: Sequence[str]) -> Callable[[Rerun], str]:
+    """Spells a re-run as the command the user would type, with the same `--set` values."""
+    base = ["runner", "pipeline", "run", path, *(arg for s in sets for arg in ("--set", s))]
+
+    def command(rerun: Rerun) -> str:
+        return shlex.join([*base, *(arg for step in rerun.from_steps for arg in ("--from", step))])
+
+    return command
+
+
 def _show(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    pipeline = _load(args.pipeline, stderr)
-    print(f"pipeline {pipeline.name}  ({pipeline.source})", file=stdout)
-    if pipeline.inputs:
-        print("inputs:", file=stdout)
-        for item in pipeline.inputs:
-            default = "" if item.default is None else f" = {item.default}"
-            print(f"  {item.name}: {item.type}{default}", file=stdout)
-    print("steps (in run order):", file=stdout)
-    for name in topological_order(pipeline):
-        step = pipeline.step(name)
-        module = step.module
-        print(f"  {name}: {module.identity}  ({module.source})", file=stdout)
-        for key, binding in step.bindings.items():
-            if isinstance(binding, StepOutput):
-                source = pipeline.step(binding.step).module.find_output(binding.output)
-                port = module.find_input(key)
-                source_types = "/".join(source.types) if source else "?"
-                target_types = "/".join(getattr(port, "types", ())) or "?"
-                print(
-                    f"    <- {binding.step}.{binding.output} ({source_types}) "
-                    f"-> {key} ({target_types})",
-                    file=stdout,
-                )
-    if pipeline.outputs:
-        print("outputs:", file=stdout)
-        for out in pipeline.outputs:
-            print(f"  {out.name} <- {out.step}.{out.output}", file=stdout)
+    pipeline = _load(args, stderr, "inspect")
+    if args.json:
+        from runner.pipeline.graph import pipeline_graph
+
+        emit_json(stdout, pipeline_graph(pipeline))
+    else:
+        print(pipeline_text(pipeline), file=stdout)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from runner.pipeline.export import export_pipeline
+    from runner.registry.lookup import registered_reference
+
+    pipeline = _load(args, stderr, "inspect")
+    target = args.output or Path.cwd() / f"{pipeline.name}.{args.to}"
+    text = export_pipeline(
+        pipeline, args.to, target, lambda spec: registered_reference(spec, args.registry)
+    )
+    if args.output is not None:
+        write_text_atomic(args.output, text)
+    if args.json:
+        written = None if args.output is None else str(args.output)
+        data = {"pipeline": pipeline.name, "to": args.to, "file": written}
+        emit_json(stdout, data if written else {**data, "text": text})
+    elif args.output is None:
+        stdout.write(text)
+    else:
+        print(f"wrote {args.output}", file=stdout)
     return EXIT_OK
 
 
@@ -140,11 +236,17 @@ def _status(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     run_dir = args.run_dir or _latest_run(args.runs_dir)
     header, result = read_record(run_dir / RECORD)
     if args.json:
-        json.dump({**header, **result.to_json()}, stdout, indent=2)
-        stdout.write("\n")
-    else:
-        source = header.get("source") or header.get("pipeline")
-        print(summary(result, ["runner", "pipeline", "run", str(source)]), file=stdout)
+        emit_json(stdout, {**header, **result.to_json()})
+        return EXIT_OK if result.ok else EXIT_MODULE_FAILED
+    source = str(header.get("source") or header.get("pipeline"))
+    advice: dict[str, Rerun] = {}
+    if not result.ok:
+        # The file moved or changed: the summary goes without the re-run advice.
+        with contextlib.suppress(RunnerError):
+            advice = advise(load_pipeline(source), result)
+    sets = header.get("sets")
+    given = [f"{k}={v}" for k, v in sets.items()] if isinstance(sets, dict) else []
+    print(summary(result, advice, _rerun_command(source, given)), file=stdout)
     return EXIT_OK if result.ok else EXIT_MODULE_FAILED
 
 

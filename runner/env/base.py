@@ -24,6 +24,7 @@ class EnvRequest:
     python: str | None = None  # host: the interpreter to use (--python)
     strict_python: bool = False  # venv: fail instead of using the closest newer interpreter
     ca_bundle: Path | None = None  # a CA bundle for package downloads behind TLS interception
+    verbose: bool = False  # a build streams its tool's own output (uv, ...), not only a summary
 
 
 @dataclass(frozen=True)

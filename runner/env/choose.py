@@ -15,10 +15,21 @@ from pathlib import Path
 
 from runner.config import Settings
 from runner.env.base import Backend, BackendName, EnvRequest
-from runner.spec.model import EnvironmentSpec, ModuleSpec
+from runner.errors import UnsupportedError
+from runner.spec.model import EnvironmentSpec, Generation, ModuleSpec
 
-# Images already mentioned as unused in this process: a pipeline says it once, not per step.
-_MENTIONED_IMAGES: set[str] = set()
+
+class SpecNote(str):
+    """A note about the spec itself, the same on every run of it (an image a non-docker run
+    does not use): it stays in every result's notes, and a front end may show it once per
+    spec (`spec` is the spec file) instead of on every run."""
+
+    spec: Path
+
+    def __new__(cls, text: str, spec: Path) -> SpecNote:
+        note = super().__new__(cls, text)
+        note.spec = spec
+        return note
 
 
 def _host() -> Backend:
@@ -72,8 +83,23 @@ def resolve_environment(spec: ModuleSpec, environ: Mapping[str, str]) -> Environ
         return env
     from runner.env.named import default_search_path, resolve_named
 
-    resolved = resolve_named(env.named, default_search_path(environ))
+    try:
+        resolved = resolve_named(env.named, default_search_path(environ))
+    except UnsupportedError as exc:
+        raise UnsupportedError(f"{spec.source}: {exc.message}", _named_hint(spec, exc)) from None
     return replace(resolved, os=env.os)
+
+
+def _named_hint(spec: ModuleSpec, exc: UnsupportedError) -> str | None:
+    if spec.generation is not Generation.LEGACY:
+        return exc.hint
+    # The legacy form `amlEnvironment: {name, version}`: say what to write there instead.
+    searched = exc.hint if exc.hint and exc.hint.startswith("add a definition") else None
+    return (
+        "in amlEnvironment, leave out `version` for the latest version known here, or describe"
+        " the environment inline (docker.baseImage, python.condaDependencies); "
+        + (searched or "or add a definition of your own (see environments/README.md)")
+    )
 
 
 def choose_environment(
@@ -81,6 +107,8 @@ def choose_environment(
     settings: Settings,
     python: str | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    verbose: bool = False,
 ) -> EnvChoice:
     environ = os.environ if environ is None else environ
     env = resolve_environment(spec, environ)
@@ -95,19 +123,20 @@ def choose_environment(
         python=python,
         strict_python=settings.strict_python,
         ca_bundle=settings.ca_bundle,
+        verbose=verbose,
     )
     return EnvChoice(BACKEND_FACTORIES[name](), request, _notes(env, name, spec.source))
 
 
 def _notes(env: EnvironmentSpec, name: BackendName, source: Path) -> tuple[str, ...]:
-    notes = []
+    notes: list[str] = []
     image = env.image or env.base_image or (str(env.build.context) if env.build else None)
-    if name != "docker" and image and image not in _MENTIONED_IMAGES:
-        _MENTIONED_IMAGES.add(image)
-        notes.append(
+    if name != "docker" and image:
+        text = (
             f"{source.name}: the spec names the image {image}, which a {name} run does not use "
             "(use --env docker to run in it)"
         )
+        notes.append(SpecNote(text, source))
     if name == "host" and env.declares_dependencies:
         notes.append(
             f"{source.name}: the declared conda/pip dependencies are not installed on the host "

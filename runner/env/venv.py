@@ -16,6 +16,9 @@ follows the interpreter chosen, so pins that select the same interpreter share a
 
 uv reads no pip configuration; pip's index settings are passed on (pipconf.py). uv's own
 cache (`~/.cache/uv`, or `$UV_CACHE_DIR`) makes a rebuild of known packages fast.
+
+A build is announced on the run's stream with what it installs, and its end with the time it
+took; uv's own output goes to the build log, and to the stream too only when asked (`-v`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import platform
 import re
 import shutil
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,11 +83,21 @@ class VenvBackend:
         if plan.note and echo is not None:
             echo.write(f"note: {plan.note}\n")
 
-        def build(target: Path, log: BuildLog) -> tuple[str, Mapping[str, object]]:
-            return _build(target, log, plan, request, store.log_path(self.name, plan.fingerprint))
+        log_path = store.log_path(self.name, plan.fingerprint)
 
+        def build(target: Path, log: BuildLog) -> tuple[str, Mapping[str, object]]:
+            started = time.monotonic()
+            if echo is not None:
+                echo.write(f"{announcement(request, plan)} (log: {log_path})\n")
+                echo.flush()
+            built = _build(target, log, plan, request, log_path)
+            if echo is not None:
+                echo.write(f"venv ready in {time.monotonic() - started:.1f} s\n")
+            return built
+
+        shown = echo if request.verbose else None
         record = store.ensure(
-            self.name, plan.fingerprint, build, healthy=healthy, relocatable=True, echo=echo
+            self.name, plan.fingerprint, build, healthy=healthy, relocatable=True, echo=shown
         )
         bin_dir = record.path / "bin"
         return Runtime(
@@ -94,6 +108,16 @@ class VenvBackend:
             variables={"VIRTUAL_ENV": str(record.path)},
             location=record.path,
         )
+
+
+def announcement(request: EnvRequest, plan: VenvPlan, shown: int = 8) -> str:
+    """`building a venv for train.yaml: python 3.11 + numpy, pandas>=2 and 3 more`."""
+    packages = [line for line in plan.requirements if line.strip() and not line.startswith("-")]
+    listed = ", ".join(packages[:shown]) or "no packages"
+    if len(packages) > shown:
+        listed += f" and {len(packages) - shown} more"
+    python = plan.interpreter.version_text
+    return f"building a venv for {request.source.name}: python {python} + {listed}"
 
 
 def venv_fingerprint(requirements: Sequence[str], interpreter: Interpreter) -> str:

@@ -1,12 +1,15 @@
-"""Showing a pipeline run: a live table on a terminal, one line per event elsewhere, a summary."""
+"""Showing a pipeline run: a live table on a terminal, one line per event elsewhere, a summary
+that says how to re-run from a failed step. The CLI and the Python DSL show the same."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from runner.pipeline.rerun import Rerun
 from runner.pipeline.state import PipelineResult, StepResult, StepState
 
 _SYMBOL = {
@@ -20,6 +23,10 @@ _SYMBOL = {
     StepState.INTERRUPTED: "!",
 }
 LOG_TAIL_LINES = 15
+# A step still running this long after it started gets a "running" line (stamped when it is
+# printed, so that the lines of a log stay in time order); one served from the cache (or as
+# quick) gets a single line, its outcome.
+START_DELAY = 0.5
 
 
 def _describe(step: StepResult, now: float) -> str:
@@ -34,25 +41,63 @@ def _describe(step: StepResult, now: float) -> str:
     return str(step.state.value)
 
 
-class LineDisplay:
-    """One line per state change: for logs, CI and pipes."""
+def make_display(stream: TextIO) -> LiveDisplay | LineDisplay:
+    """A live table on a terminal, lines elsewhere (pipes, CI logs, TERM=dumb)."""
+    live = stream.isatty() and os.environ.get("TERM") != "dumb"
+    return LiveDisplay(stream) if live else LineDisplay(stream)
 
-    def __init__(self, stream: TextIO) -> None:
+
+class LineDisplay:
+    """One line per state change, for logs, CI and pipes; a step's start only if it is still
+    running START_DELAY later (a thread prints it then, as "running")."""
+
+    def __init__(self, stream: TextIO, start_delay: float = START_DELAY) -> None:
         self._stream = stream
-        self._lock = threading.Lock()
+        self._delay = start_delay
+        self._changed = threading.Condition()
+        self._pending: dict[str, float] = {}  # running steps not announced yet -> start time
+        self._closed = False
+        self._thread: threading.Thread | None = None
 
     def start(self, steps: Mapping[str, StepResult]) -> None:
         pass
 
     def update(self, step: StepResult) -> None:
-        stamp = time.strftime("%H:%M:%S")
-        text = "started" if step.state is StepState.RUNNING else _describe(step, time.time())
-        with self._lock:
-            print(f"[{stamp}] {step.name}: {text}", file=self._stream)
-            self._stream.flush()
+        with self._changed:
+            if step.state is StepState.RUNNING:
+                self._pending[step.name] = step.started_at or time.time()
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._announce, name="runner-display", daemon=True
+                    )
+                    self._thread.start()
+                self._changed.notify()
+                return
+            self._pending.pop(step.name, None)
+            self._line(step.name, _describe(step, time.time()))
 
     def close(self) -> None:
-        pass
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _announce(self) -> None:
+        with self._changed:
+            while not self._closed:
+                now = time.time()
+                for name, started in sorted(self._pending.items(), key=lambda item: item[1]):
+                    if now - started >= self._delay:
+                        del self._pending[name]
+                        self._line(name, "running")
+                due = min(self._pending.values(), default=None)
+                self._changed.wait(None if due is None else max(due + self._delay - now, 0.01))
+
+    def _line(self, name: str, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        print(f"[{stamp}] {name}: {text}", file=self._stream)
+        self._stream.flush()
 
 
 class LiveDisplay:
@@ -102,8 +147,13 @@ class LiveDisplay:
             self._drawn = len(lines)
 
 
-def summary(result: PipelineResult, rerun_hint: Sequence[str]) -> str:
-    """The closing table and, for each failure, the end of its log and how to re-run it."""
+def summary(
+    result: PipelineResult,
+    advice: Mapping[str, Rerun],
+    command: Callable[[Rerun], str],
+) -> str:
+    """The closing table and, for each failure, the end of its log and how to re-run from it:
+    `advice` (see `runner.pipeline.rerun`) by failed step, `command` spells a re-run."""
     width = max((len(name) for name in result.steps), default=4)
     lines = [f"pipeline {result.status} in {result.duration:.2f} s  ({result.run_dir})"]
     for name, step in result.steps.items():
@@ -121,8 +171,23 @@ def summary(result: PipelineResult, rerun_hint: Sequence[str]) -> str:
             lines.append(f"  log:     {step.log}")
         if step.workdir:
             lines.append(f"  workdir: {step.workdir}")
-        lines.append(f"  re-run just this step: {' '.join([*rerun_hint, '--only', name])}")
+        if name in advice:
+            lines += _rerun_lines(name, advice[name], command)
     return "\n".join(lines)
+
+
+def _rerun_lines(name: str, rerun: Rerun, command: Callable[[Rerun], str]) -> list[str]:
+    lines = [f"  re-run from this step: {command(rerun)}"]
+    if rerun.cached:
+        lines.append(f"    (upstream steps come from the cache: {', '.join(rerun.cached)})")
+    if rerun.widened and not rerun.from_steps:
+        lines.append(f"    (nothing upstream of '{name}' is cached: the whole pipeline runs)")
+    elif rerun.widened:
+        starts = " and ".join(rerun.from_steps)
+        lines.append(
+            f"    (not every step upstream of '{name}' is cached: the re-run starts at {starts})"
+        )
+    return lines
 
 
 def _tail(log: str) -> list[str]:

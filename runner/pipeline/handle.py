@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from runner.pipeline.model import Pipeline
 from runner.pipeline.validate import validate
 
 if TYPE_CHECKING:
+    from runner.pipeline.rerun import Rerun
     from runner.pipeline.state import PipelineResult
 
 
@@ -24,13 +25,28 @@ class PipelineHandle:
     def validate(self) -> None:
         validate(self.pipeline)
 
-    def run(self, **options: Any) -> PipelineResult:
-        """Run every step (see `runner.pipeline.run.run_pipeline` for the options)."""
-        try:
-            runner_module = importlib.import_module("runner.pipeline.run")
-        except ModuleNotFoundError as exc:
-            if exc.name != "runner.pipeline.run":
-                raise
-            raise NotImplementedError("running pipelines is not available yet") from None
-        result: PipelineResult = runner_module.run_pipeline(self.pipeline, **options)
+    def run(self, *, quiet: bool = False, **options: Any) -> PipelineResult:
+        """Run every step (see `runner.pipeline.run.run_pipeline` for the options).
+
+        As `runner pipeline run` does, progress (a live table on a terminal, lines elsewhere)
+        and the closing summary, with how to re-run from a failed step, go to stderr; unless
+        `quiet=True`, or a `display` of your own is given.
+        """
+        from runner.pipeline.display import make_display, summary
+        from runner.pipeline.rerun import advise
+        from runner.pipeline.run import run_pipeline
+
+        shown = not quiet and options.get("display") is None
+        if shown:
+            options["display"] = make_display(sys.stderr)
+        result: PipelineResult = run_pipeline(self.pipeline, **options)
+        if shown:
+            advice = advise(self.pipeline, result, options.get("options"))
+            print(summary(result, advice, _python_rerun), file=sys.stderr)
         return result
+
+
+def _python_rerun(rerun: Rerun) -> str:
+    if not rerun.from_steps:
+        return ".run()"
+    return f".run(from_steps={list(rerun.from_steps)!r})"

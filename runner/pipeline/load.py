@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runner.errors import SpecError
+from runner.errors import RunnerError, SpecError
 from runner.pipeline.inputs import local_data_path, pipeline_inputs
 from runner.pipeline.model import (
     STEP_NAME,
@@ -25,11 +26,16 @@ from runner.pipeline.model import (
     Step,
     StepOutput,
 )
+from runner.registry.names import is_registered_form
+from runner.registry.resolve import load_module_spec
 from runner.spec.common import Context, absolute, environment_variables, fields, opt_text, present
 from runner.spec.files import is_remote
-from runner.spec.load import detect_generation, load_spec, pipeline_marker
+from runner.spec.load import detect_generation, pipeline_marker
 from runner.spec.model import InputPort, ModuleSpec
 from runner.spec.source import Document, Node, load_document, parse_document
+
+if TYPE_CHECKING:
+    from runner.registry.lookup import Purpose
 
 _TOP_KEYS = (
     *("$schema", "type", "name", "display_name", "description", "tags", "experiment_name"),
@@ -51,14 +57,31 @@ _PARENT_OUTPUT = re.compile(r"parent\.outputs\.([\w-]+)")
 _FORMS = "${{parent.inputs.<name>}} or ${{parent.jobs.<step>.outputs.<output>}}"
 
 
-def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
-    """Read the pipeline job at `path`; its components are loaded relative to its folder."""
-    return _load(load_document(Path(os.path.normpath(Path(path).absolute()))))
+def load_pipeline(
+    path: str | os.PathLike[str], *, registry: Path | None = None, purpose: Purpose = "run"
+) -> Pipeline:
+    """Read the pipeline job at `path`; its components are loaded relative to its folder, and
+    registered ones (`azureml:...`) from `registry` (default: $RUNNER_REGISTRY, XDG). With
+    `purpose="run"` a disabled registered version is refused."""
+    doc = load_document(Path(os.path.normpath(Path(path).absolute())))
+    return _load(doc, _Components(registry, purpose))
 
 
-def load_pipeline_text(path: Path, text: str) -> Pipeline:
+def load_pipeline_text(
+    path: Path, text: str, *, registry: Path | None = None, purpose: Purpose = "run"
+) -> Pipeline:
     """Load pipeline `text` as if read from `path` (named in messages, base of relative paths)."""
-    return _load(parse_document(Path(os.path.normpath(path.absolute())), text))
+    doc = parse_document(Path(os.path.normpath(path.absolute())), text)
+    return _load(doc, _Components(registry, purpose))
+
+
+@dataclass
+class _Components:
+    """How this load finds components, and those it loaded (each file or name once)."""
+
+    registry: Path | None
+    purpose: Purpose
+    loaded: dict[str, ModuleSpec] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,7 +102,7 @@ class _Job:
     outputs: dict[str, str | None] = field(default_factory=dict)
 
 
-def _load(doc: Document) -> Pipeline:
+def _load(doc: Document, components: _Components) -> Pipeline:
     ctx = Context(doc)
     root = doc.root
     _check_is_pipeline(root)
@@ -89,8 +112,7 @@ def _load(doc: Document) -> Pipeline:
     jobs_node = root.require("jobs", "the steps of the pipeline")
     if not jobs_node.mapping():
         raise jobs_node.expected("at least one job")
-    modules: dict[Path, ModuleSpec] = {}
-    jobs = [_job(ctx, name, node, modules) for name, node in jobs_node.mapping().items()]
+    jobs = [_job(ctx, name, node, components) for name, node in jobs_node.mapping().items()]
     by_name = {job.name: job for job in jobs}
     bindings = {job.name: _bindings(ctx, job, by_name) for job in jobs}
     bound: dict[str, tuple[PipelineOutput, Node]] = {}
@@ -134,7 +156,7 @@ def _warn_cloud_only(ctx: Context, node: Node) -> None:
 # ---- jobs ---------------------------------------------------------------------------------
 
 
-def _job(ctx: Context, name: str, node: Node, modules: dict[Path, ModuleSpec]) -> _Job:
+def _job(ctx: Context, name: str, node: Node, components: _Components) -> _Job:
     if not STEP_NAME.fullmatch(name):
         raise node.error(
             f"job name {name!r} is not valid",
@@ -160,35 +182,49 @@ def _job(ctx: Context, name: str, node: Node, modules: dict[Path, ModuleSpec]) -
             if inline
             else "name its component file: `component: ./file.yml`",
         )
-    module = _module(name, component, ctx.spec_dir, modules)
+    module = _module(name, component, ctx.spec_dir, components)
     env = dict(environment_variables(present(node, "environment_variables")))
     return _Job(name, node, module, env)
 
 
-def _module(step: str, node: Node, base: Path, modules: dict[Path, ModuleSpec]) -> ModuleSpec:
-    if node.is_map():
-        raise node.error(
-            "inline components are not supported",
-            "put the component in its own file and name it: `component: ./file.yml`",
-        )
-    written = node.string().strip()
-    if written.lower().startswith("azureml:"):
-        raise node.error(
-            f"step {step!r}: registered components are not available offline; use a path",
-            "name the component's YAML file: `component: ./train.yml`",
-        )
-    local = written[len("file:") :] if written.lower().startswith("file:") else written
-    if not local or is_remote(local):
-        raise node.expected("a path to a component file", "e.g. `component: ./train.yml`")
-    path = absolute(base, local)
-    if path not in modules:
+def _module(step: str, node: Node, base: Path, components: _Components) -> ModuleSpec:
+    written = _registered_mapping(node) if node.is_map() else node.string().strip()
+    if is_registered_form(written):
+        key = written
+    else:
+        local = written[len("file:") :] if written.lower().startswith("file:") else written
+        if not local or is_remote(local):
+            raise node.expected("a path to a component file", "e.g. `component: ./train.yml`")
+        key = str(absolute(base, local))
+    if key not in components.loaded:
         try:
-            modules[path] = load_spec(path)
+            components.loaded[key] = load_module_spec(
+                key, registry=components.registry, purpose=components.purpose
+            )
         except SpecError as exc:
             raise node.error(
                 f"step {step!r}: cannot load component {written!r}: {exc.message}", exc.hint
             ) from None
-    return modules[path]
+        except RunnerError as exc:  # a registered name that is unknown or disabled
+            raise node.error(f"step {step!r}: {exc.message}", exc.hint) from None
+    return components.loaded[key]
+
+
+def _registered_mapping(node: Node) -> str:
+    """`component: {name: X, version: V}` (a legacy-style reference to a registered module;
+    `namespace` optional) as `azureml:[NS/]X:V`; other mappings are inline components."""
+    keys = set(node.mapping())
+    if "name" not in keys or not keys <= {"name", "version", "namespace"}:
+        raise node.error(
+            "inline components are not supported",
+            "put the component in its own file and name it: `component: ./file.yml`",
+        )
+    name = node.require("name").text().strip()
+    namespace = present(node, "namespace")
+    if namespace is not None:
+        name = f"{namespace.text().strip()}/{name}"
+    version = present(node, "version")
+    return f"azureml:{name}" + ("" if version is None else f":{version.text().strip()}")
 
 
 # ---- bindings -----------------------------------------------------------------------------

@@ -62,8 +62,8 @@ class StepResult:
             "duration": round(self.duration, 3),
             "message": self.message,
             "cache_key": self.cache_key,
-            "started_at": _opt_iso(self.started_at),
-            "ended_at": _opt_iso(self.ended_at),
+            "started_at": None if self.started_at is None else iso(self.started_at),
+            "ended_at": None if self.ended_at is None else iso(self.ended_at),
         }
 
     @classmethod
@@ -80,8 +80,8 @@ class StepResult:
             duration=float(str(data.get("duration") or 0)),
             message=str(data.get("message") or ""),
             cache_key=_opt_str(data.get("cache_key")),
-            started_at=_opt_time(data.get("started_at")),
-            ended_at=_opt_time(data.get("ended_at")),
+            started_at=_opt_moment(data.get("started_at")),
+            ended_at=_opt_moment(data.get("ended_at")),
         )
 
 
@@ -89,12 +89,8 @@ def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _opt_iso(moment: float | None) -> str | None:
-    return None if moment is None else iso(moment)
-
-
-def _opt_time(value: object) -> float | None:
-    """A time as written by `to_json` (ISO 8601), or as seconds (records of older versions)."""
+def _opt_moment(value: object) -> float | None:
+    """A timestamp in the one format (records before it held seconds since the epoch)."""
     if value is None:
         return None
     return parse_iso(value) if isinstance(value, str) else float(str(value))

@@ -4,7 +4,9 @@ Port types (spec reference, section 5): an output may feed an input when their t
 intersect (case-insensitively). AnyFile/uri_file (file), AnyDirectory/uri_folder/mltable
 (folder) and path (either) are wildcards of their kind: paired with any type, they match
 unless a file would feed a folder-only input. A folder feeding a file input is allowed, as a
-run hands a file input the single file of a folder. Other types must match exactly.
+run hands a file input the single file of a folder. Other types must match exactly, except that
+a registered data type (runner.registry) also feeds its ancestors, and takes the kind (file or
+folder) of the built-in type it descends from.
 """
 
 from __future__ import annotations
@@ -71,19 +73,31 @@ def check(pipeline: Pipeline) -> list[str]:
 # ---- port types ---------------------------------------------------------------------------
 
 
-def port_mismatch(output_types: Sequence[str], input_types: Sequence[str]) -> str | None:
+def port_mismatch(
+    output_types: Sequence[str],
+    input_types: Sequence[str],
+    producer: ModuleSpec | None = None,
+    consumer: ModuleSpec | None = None,
+) -> str | None:
     """None when an output of `output_types` may feed an input of `input_types`; else why not
-    ('' for unrelated types, FILE_INTO_FOLDER for a file into a folder-only input)."""
+    ('' for unrelated types, FILE_INTO_FOLDER for a file into a folder-only input).
+    `producer` and `consumer` know the registered types of their modules, if any."""
     outs = {t.lower() for t in output_types}
     ins = {t.lower() for t in input_types}
     if not outs or not ins or outs & ins:
         return None
+    if producer is not None and any(
+        ancestor.lower() in ins for out in outs for ancestor in producer.type_ancestors(out)
+    ):
+        return None
+    kind_out = producer.type_kind if producer is not None else port_kind
+    kind_in = consumer.type_kind if consumer is not None else port_kind
     reason = ""
     for out in outs:
         for into in ins:
             if out not in WILDCARD_PORT_TYPES and into not in WILDCARD_PORT_TYPES:
                 continue
-            if port_kind(out) == "file" and port_kind(into) == "folder":
+            if kind_out(out) == "file" and kind_in(into) == "folder":
                 reason = FILE_INTO_FOLDER
             else:
                 return None
@@ -94,8 +108,14 @@ def _types(types: Iterable[str]) -> str:
     return " | ".join(types) or "any"
 
 
-def _mismatch_text(port: InputPort, source: str, types: Sequence[str]) -> str | None:
-    reason = port_mismatch(types, port.types)
+def _mismatch_text(
+    port: InputPort,
+    source: str,
+    types: Sequence[str],
+    consumer: ModuleSpec,
+    producer: ModuleSpec | None = None,
+) -> str | None:
+    reason = port_mismatch(types, port.types, producer, consumer)
     if reason is None:
         return None
     text = f"{_types(port.types)} is not compatible with {source} ({_types(types)})"
@@ -113,7 +133,7 @@ def _step_problems(pipeline: Pipeline, step: Step) -> list[str]:
         if item is None:
             problems.append(f"step {step.name!r}: {_unknown_input(module, key)}")
             continue
-        problem = _binding_problem(pipeline, item, binding)
+        problem = _binding_problem(pipeline, module, item, binding)
         if problem:
             noun = "parameter" if isinstance(item, Parameter) else "input"
             problems.append(f"step {step.name!r}, {noun} {label(item)}{problem}")
@@ -150,26 +170,29 @@ def _output_ref_problem(pipeline: Pipeline, step_name: str, output: str) -> str 
     return None
 
 
-def _binding_problem(pipeline: Pipeline, item: Input, binding: Binding) -> str | None:
+def _binding_problem(
+    pipeline: Pipeline, module: ModuleSpec, item: Input, binding: Binding
+) -> str | None:
     """What is wrong with `binding` for `item`, as the end of a line naming the step and the
     input (': ...' or ' takes ...'), or None."""
     if isinstance(binding, StepOutput):
         problem = _output_ref_problem(pipeline, binding.step, binding.output)
         if problem:
             return f": {problem}"
-        out = pipeline.step(binding.step).module.find_output(binding.output)
+        producer = pipeline.step(binding.step).module
+        out = producer.find_output(binding.output)
         assert out is not None  # checked just above
         source = f"output '{binding.step}.{out.python_name}'"
         if isinstance(item, Parameter):
             return f" takes a value ({item.type.value}), but is bound to {source}"
-        mismatch = _mismatch_text(item, source, out.types)
+        mismatch = _mismatch_text(item, source, out.types, module, producer)
         return None if mismatch is None else f": {mismatch}"
     if isinstance(binding, ParentInput):
-        return _parent_problem(pipeline, item, binding.name)
-    return _literal_problem(item, binding)
+        return _parent_problem(pipeline, module, item, binding.name)
+    return _literal_problem(module, item, binding)
 
 
-def _parent_problem(pipeline: Pipeline, item: Input, name: str) -> str | None:
+def _parent_problem(pipeline: Pipeline, module: ModuleSpec, item: Input, name: str) -> str | None:
     parent = pipeline.find_input(name)
     if parent is None:
         return f": {unknown_input(pipeline, name)}"
@@ -186,11 +209,11 @@ def _parent_problem(pipeline: Pipeline, item: Input, name: str) -> str | None:
         return None
     if not parent.is_data:
         return f" takes a path ({_types(item.types)}), but {source} is a {parent.type} value"
-    mismatch = _mismatch_text(item, source, (parent.type,))
+    mismatch = _mismatch_text(item, source, (parent.type,), module)
     if mismatch is not None:
         return f": {mismatch}"
     if isinstance(parent.default, Path) and parent.default.exists():
-        return _kind_problem(item, parent.default)
+        return _kind_problem(module, item, parent.default)
     return None
 
 
@@ -200,7 +223,7 @@ def _after_label(message: str) -> str:
     return f": {rest}" if sep and head.startswith("parameter ") else f": {message}"
 
 
-def _literal_problem(item: Input, binding: Literal) -> str | None:
+def _literal_problem(module: ModuleSpec, item: Input, binding: Literal) -> str | None:
     if isinstance(item, Parameter):
         try:
             coerce(item, binding.value)
@@ -211,11 +234,11 @@ def _literal_problem(item: Input, binding: Literal) -> str | None:
         return f": expected a path, got {binding.value!r}"
     if not binding.value.exists():
         return f": path {binding.value} does not exist"
-    return _kind_problem(item, binding.value)
+    return _kind_problem(module, item, binding.value)
 
 
-def _kind_problem(port: InputPort, path: Path) -> str | None:
-    folder_only = bool(port.types) and all(port_kind(t) == "folder" for t in port.types)
+def _kind_problem(module: ModuleSpec, port: InputPort, path: Path) -> str | None:
+    folder_only = bool(port.types) and all(module.type_kind(t) == "folder" for t in port.types)
     if folder_only and not path.is_dir():
         return f" takes a folder ({_types(port.types)}), but {path} is a file"
     return None

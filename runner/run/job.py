@@ -39,6 +39,7 @@ class RunOptions:
     python: str | None = None  # host: the interpreter `python` means; None: the running one
     timeout: float | None = None
     echo: TextIO | None = None  # where the module's output streams live; None: quiet
+    verbose: bool = False  # environment builds stream their tool's output to echo (-v)
     mpi_processes: int | None = None
     cache: bool = True  # False: neither look up nor publish (--no-cache)
     force: bool = False  # re-run even on a hit, and replace the entry (--force)
@@ -87,7 +88,7 @@ def prepare_job(
         ca_bundle=options.ca_bundle,
         strict_python=options.strict_python,
     )
-    environment = choose_environment(spec, settings, options.python)
+    environment = choose_environment(spec, settings, options.python, verbose=options.verbose)
     launcher: list[str] = []
     if spec.job_type is JobType.MPI:
         launcher = mpi_launcher(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner._version import __version__
+from runner.clock import iso, now_iso
 from runner.run.job import Job
 
 if TYPE_CHECKING:
@@ -36,12 +36,11 @@ def run_record(
         "snapshot_digest": plan.digest if plan else None,
         "cache_key": cache_key,
         "hashed_bytes": job.hashed_bytes,
-        "started_at": now(),
+        "started_at": now_iso(),
     }
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+now = now_iso  # what the engine stamps its own lines of a run's log with
 
 
 def outcome_record(outcome: Outcome, status: str, message: str) -> dict[str, object]:
@@ -49,8 +48,8 @@ def outcome_record(outcome: Outcome, status: str, message: str) -> dict[str, obj
         "status": status,
         "message": message,
         "exit_code": outcome.exit_code,
-        "started_at": outcome.started_at.isoformat(timespec="milliseconds"),
-        "ended_at": outcome.ended_at.isoformat(timespec="milliseconds"),
+        "started_at": iso(outcome.started_at),
+        "ended_at": iso(outcome.ended_at),
         "duration": round(outcome.duration, 3),
         "timed_out": outcome.timed_out,
     }

@@ -237,6 +237,16 @@ class SpecWarning:
 
 
 @dataclass(frozen=True)
+class DataType:
+    """A registered port type a module uses, as found when the module was resolved against a
+    registry (runner.registry): its ancestors, and the kind it inherits from a built-in one."""
+
+    name: str
+    ancestors: tuple[str, ...] = ()  # parent first
+    kind: str | None = None  # "file", "folder" or "either"; None: the built-in rule (port_kind)
+
+
+@dataclass(frozen=True)
 class ModuleSpec:
     source: Path  # absolute path of the spec file
     generation: Generation
@@ -259,6 +269,7 @@ class ModuleSpec:
     distribution: Distribution | None = None
     resources: Resources = field(default_factory=Resources)
     warnings: tuple[SpecWarning, ...] = ()
+    datatypes: tuple[DataType, ...] = ()  # registered types of its ports (set by resolution)
 
     @property
     def ports(self) -> tuple[InputPort, ...]:
@@ -272,6 +283,23 @@ class ModuleSpec:
     def identity(self) -> str:
         head = f"{self.namespace}/{self.name}" if self.namespace else self.name
         return f"{head}:{self.version}"
+
+    def type_kind(self, port_type: str) -> str:
+        """What a port of `port_type` takes or gives: its registered kind, else `port_kind`."""
+        found = self._datatype(port_type)
+        return found.kind if found is not None and found.kind else port_kind(port_type)
+
+    def type_ancestors(self, port_type: str) -> tuple[str, ...]:
+        found = self._datatype(port_type)
+        return found.ancestors if found is not None else ()
+
+    def input_is_file(self, port: InputPort) -> bool:
+        """A single-file input: every accepted type is a file type (built in or registered)."""
+        return all(self.type_kind(t) == "file" for t in port.types)
+
+    def _datatype(self, port_type: str) -> DataType | None:
+        lowered = port_type.lower()
+        return next((d for d in self.datatypes if d.name.lower() == lowered), None)
 
     def find_input(self, name: str) -> Input | None:
         """An input by original name or python name."""

@@ -2,6 +2,8 @@
 
 A loaded module is called with python-named keyword arguments and returns a node whose
 `.outputs.<name>` feed later nodes; `@runner.pipeline` turns the function into a pipeline.
+Each node is named as its job in pipeline.yml, so that both share the cache, the step names
+of `--from`/`--only` and the progress lines.
 
     python samples/sar/pipeline_dsl.py [RATINGS_FILE]
 """
@@ -26,15 +28,19 @@ evaluations = {
 @runner.pipeline
 def sar(ratings, ratio=0.75, seed=42, top_k=10, similarity="jaccard"):
     s = split(input_path=ratings, ratio=ratio, seed=seed)
+    s.name = "split"
     test = s.outputs.output_test_data
     t = train(train_data=s.outputs.output_train_data, similarity=similarity)
+    t.name = "train"
     r = score(model=t.outputs.model, dataset_to_score=test, top_k=top_k, remove_seen=True)
-    recommendations = r.outputs.recommendations
-    # The pipeline's outputs: one metric file per evaluation, named as in pipeline.yml.
-    return {
-        name: evaluate(test_data=test, recommendations=recommendations, k=top_k).outputs.metric
-        for name, evaluate in evaluations.items()
-    }
+    r.name = "score"
+    # The pipeline's outputs: one metric file per evaluation, step and output named alike.
+    metrics = {}
+    for name, evaluate in evaluations.items():
+        e = evaluate(test_data=test, recommendations=r.outputs.recommendations, k=top_k)
+        e.name = name
+        metrics[name] = e.outputs.metric
+    return metrics
 
 
 if __name__ == "__main__":

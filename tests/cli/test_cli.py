@@ -128,14 +128,26 @@ def test_validate_show_render(capsys: pytest.CaptureFixture[str], echo_spec: Pat
     code, out, _ = run_cli(capsys, "show", str(echo_spec))
     assert "text" in out and "Integer [0..9] = 0" in out
     code, out, _ = run_cli(capsys, "render", str(echo_spec), "-i", "text=a b", "--json")
-    argv = json.loads(out)
+    argv = json.loads(out)["argv"]
     assert argv[0] == "python" and argv[-3:] == ["a b", "outputs/out", "0"]
+    code, out, _ = run_cli(capsys, "render", str(echo_spec), "-i", "text=a b")
+    assert out.endswith("'a b' outputs/out 0\n")
 
 
-def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_errors_exit_2_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "frobnicate")
     assert code == 2
-    assert "invalid choice" in err
+    assert "unknown command 'frobnicate'" in err and "hint: commands: validate, show" in err
+    code, _, err = run_cli(capsys, "cach", "ls")
+    assert code == 2
+    assert "hint: did you mean cache?" in err
+    code, _, err = run_cli(capsys, "cache", "lss")
+    assert code == 2
+    assert "runner cache: argument ACTION: invalid choice: 'lss'" in err
+    assert "see `runner cache --help`" in err
+    code, _, err = run_cli(capsys, "run", "--bogus")
+    assert code == 2
+    assert "unrecognized arguments" in err or "required" in err
 
 
 def test_internal_error_exits_3_with_a_saved_traceback(
@@ -144,7 +156,7 @@ def test_internal_error_exits_3_with_a_saved_traceback(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "load_spec", broken)
+    monkeypatch.setattr("runner.cli.show.interface_text", broken)
     code, _, err = run_cli(capsys, "show", str(echo_spec))
     assert code == 3
     assert "internal error (RuntimeError)" in err

@@ -36,7 +36,6 @@ command: python -c pass
 def no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("RUNNER_CONFIG", str(tmp_path / "absent.yaml"))
     monkeypatch.delenv("RUNNER_ENV", raising=False)
-    environment._MENTIONED_IMAGES.clear()
 
 
 def test_precedence_flag_over_variable_over_file(tmp_path: Path) -> None:
@@ -85,16 +84,21 @@ def test_auto_picks_venv_for_dependencies_and_host_otherwise(
     assert environment.choose_environment(bare, Settings(env="docker")).name == "docker"
 
 
-def test_an_unused_image_is_mentioned_once(write_module: Callable[..., Path]) -> None:
+def test_an_unused_image_is_a_note_about_the_spec(write_module: Callable[..., Path]) -> None:
     spec = load_spec(write_module(WITH_DEPS, {"conda.yaml": CONDA}, name="deps.yaml"))
     first = environment.choose_environment(spec, Settings())
     assert first.notes == (
         "deps.yaml: the spec names the image example.org/base:1, which a venv run does not use "
         "(use --env docker to run in it)",
     )
-    assert environment.choose_environment(spec, Settings()).notes == ()
+    # On every choice (a result's notes say it each time); the CLI shows it once per spec.
+    again = environment.choose_environment(spec, Settings()).notes
+    assert again == first.notes
+    assert isinstance(again[0], environment.SpecNote) and again[0].spec == spec.source
     host = environment.choose_environment(spec, Settings(env="host"))
     assert host.notes == (
+        "deps.yaml: the spec names the image example.org/base:1, which a host run does not use "
+        "(use --env docker to run in it)",
         "deps.yaml: the declared conda/pip dependencies are not installed on the host "
         "interpreter (use --env venv, conda or docker to get them)",
     )

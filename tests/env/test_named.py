@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.config import load_settings
+from runner.env.choose import choose_environment
 from runner.env.named import (
     SHIPPED,
     default_search_path,
@@ -252,6 +254,58 @@ def test_a_spec_naming_a_curated_environment(write_module, tmp_path: Path) -> No
     search = default_search_path({"XDG_CONFIG_HOME": str(tmp_path / "config")})
     spec = resolve_named(named, search)
     assert spec.conda is not None and "lightgbm~=3.3.5" in spec.conda.pip
+
+
+LEGACY_REFERENCE = """\
+    amlModuleIdentifier: {{moduleName: Legacy Env, moduleVersion: 0.0.1}}
+    outputs:
+    - {{name: Out, type: AnyDirectory}}
+    implementation:
+      container:
+        amlEnvironment: {{name: {name}{version}}}
+        command: [python, -c, pass]
+        args: [{{outputPath: Out}}]
+    """
+
+
+@pytest.mark.parametrize("version", ["", ", version: '1'"])
+def test_a_legacy_name_version_reference_resolves_to_a_curated_environment(
+    version: str,
+    write_module,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    path = write_module(
+        LEGACY_REFERENCE.format(name="AzureML-sklearn-1.0-ubuntu20.04-py38-cpu", version=version)
+    )
+    settings = load_settings({}, env="host")
+    environ = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    choice = choose_environment(load_spec(path), settings, environ=environ)
+    assert choice.request.spec.conda is not None
+    assert any(dep.startswith("scikit-learn") for dep in choice.request.spec.conda.pip)
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "problem"),
+    [
+        ("AzureML-Minimal", ", version: '1'", "unknown environment 'AzureML-Minimal'"),
+        ("sklearn-1.5", ", version: '7'", "environment 'sklearn-1.5' has no version 7"),
+    ],
+)
+def test_an_unknown_legacy_reference_says_what_to_do(
+    name: str,
+    version: str,
+    problem: str,
+    write_module,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    path = write_module(LEGACY_REFERENCE.format(name=name, version=version))
+    environ = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    with pytest.raises(UnsupportedError) as failure:
+        choose_environment(load_spec(path), load_settings({}, env="host"), environ=environ)
+    assert failure.value.message.startswith(f"{path}: {problem}")
+    assert failure.value.hint is not None
+    assert "in amlEnvironment, leave out `version`" in failure.value.hint
+    assert "describe the environment inline" in failure.value.hint
 
 
 # ---- broken definition files --------------------------------------------------------------

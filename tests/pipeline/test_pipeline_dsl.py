@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -246,21 +246,24 @@ def test_a_step_from_another_pipeline_cannot_be_used() -> None:
         second()
 
 
-def test_run_delegates_to_the_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_shows_the_progress_and_summary_of_the_cli_unless_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RUNNER_ENV", "host")
+
     @runner.pipeline
     def one() -> None:
         split(input_path=RATINGS)
 
-    handle = one()
-    monkeypatch.setitem(sys.modules, "runner.pipeline.run", None)
-    with pytest.raises(NotImplementedError):
-        handle.run()
-    calls: list[tuple[object, dict[str, object]]] = []
-    fake = types.ModuleType("runner.pipeline.run")
-    fake.run_pipeline = lambda pipeline, **options: calls.append((pipeline, options)) or "ok"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "runner.pipeline.run", fake)
-    assert handle.run(only=["split"]) == "ok"
-    assert calls == [(handle.pipeline, {"only": ["split"]})]
+    result = one().run(runs_root=tmp_path / "runs")
+    assert result.ok
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert re.search(r"^\[\d\d:\d\d:\d\d\] split: succeeded in \d", err, re.MULTILINE)
+    assert "pipeline succeeded in " in err and str(result.run_dir) in err
+    again = one().run(runs_root=tmp_path / "runs", quiet=True)
+    assert again.steps["split"].cached
+    assert capsys.readouterr() == ("", "")
 
 
 def test_runner_pipeline_is_the_decorator_and_still_reaches_the_subpackage() -> None:

@@ -229,13 +229,13 @@ ERRORS = {
     ),
     "registered component": (
         HEAD + "jobs:\n  a: {component: 'azureml:split:1'}\n",
-        "{p}:3:18: jobs.a.component: step 'a': registered components are not available"
-        " offline; use a path\n  hint: name the component's YAML file: `component: ./train.yml`",
+        "{p}:3:18: jobs.a.component: step 'a': no registered module is named 'split'\n"
+        "  hint: `runner module list` lists them; `runner module register SOURCE` adds one",
     ),
     "registered latest": (
         HEAD + "jobs:\n  a: {component: azureml:split@latest}\n",
-        "{p}:3:18: jobs.a.component: step 'a': registered components are not available"
-        " offline; use a path\n  hint: name the component's YAML file: `component: ./train.yml`",
+        "{p}:3:18: jobs.a.component: step 'a': no registered module is named 'split'\n"
+        "  hint: `runner module list` lists them; `runner module register SOURCE` adds one",
     ),
     "inline component": (
         HEAD + "jobs:\n  a: {component: {type: command, command: echo}}\n",
@@ -376,7 +376,7 @@ def test_api_load_pipeline_gives_a_handle_that_delegates_run(
     fake = types.ModuleType("runner.pipeline.run")
     fake.run_pipeline = lambda pipeline, **options: calls.append((pipeline, options)) or "done"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "runner.pipeline.run", fake)
-    assert handle.run(force=True) == "done"
+    assert handle.run(force=True, quiet=True) == "done"
     assert calls == [(handle.pipeline, {"force": True})]
 
 

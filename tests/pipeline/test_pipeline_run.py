@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -261,16 +262,64 @@ def test_cli_run_json_status_show_and_dry_run(
     assert "<- root.out (AnyDirectory) -> a (AnyDirectory)" in shown
 
 
-def test_cli_failure_summary_names_the_rerun_command(
+def test_cli_progress_is_one_line_per_quick_step_and_quiet_shows_only_the_summary(
+    diamond: Diamond, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["pipeline", "run", str(diamond.path), "--runs-dir", str(diamond.runs)]
+    assert main([*argv, "--set", "pause=1.5"]) == 0
+    err = capsys.readouterr().err
+    # A slow step says when it starts; a cached one (below) only how it ended.
+    assert re.search(r"^\[[\d:]{8}\] left: running\n", err, re.MULTILINE)
+    assert re.search(r"^\[[\d:]{8}\] left: succeeded in \d\.\d\d s\n", err, re.MULTILINE)
+    assert main([*argv, "--set", "pause=1.5"]) == 0
+    err = capsys.readouterr().err
+    progress = [line for line in err.splitlines() if line.startswith("[")]
+    assert sorted(line.split("] ")[1] for line in progress) == [
+        f"{name}: cached" for name in ("join", "left", "right", "root", "side")
+    ]
+    assert main([*argv, "--set", "pause=1.5", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("pipeline succeeded in ")
+
+
+def test_cli_failure_summary_suggests_a_rerun_from_the_step_that_works(
     diamond: Diamond, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAIL_TAGS", "right")
-    code = main(["pipeline", "run", str(diamond.path), "--runs-dir", str(diamond.runs)])
-    assert code == 1
+    argv = ["pipeline", "run", str(diamond.path), "--runs-dir", str(diamond.runs)]
+    assert main([*argv, "--jobs", "1", "--set", "pause=0.1"]) == 1
     err = capsys.readouterr().err
     assert "step 'right' failed: the command exited with code 1" in err
     assert "stderr step right failed on purpose" in err
-    assert f"re-run just this step: runner pipeline run {diamond.path} --only right" in err
+    suggested = f"runner pipeline run {diamond.path} --set pause=0.1 --from right"
+    assert f"  re-run from this step: {suggested}\n" in err
+    assert "    (upstream steps come from the cache: root, left)\n" in err
+    # The suggestion works as it says: right and after it run, upstream comes from the cache.
+    monkeypatch.delenv("FAIL_TAGS")
+    diamond.reset()
+    assert main([*suggested.split()[1:], "--runs-dir", str(diamond.runs)]) == 0
+    assert sorted(diamond.executed()) == ["join", "right"]
+
+
+def test_cli_failure_summary_with_nothing_cached_suggests_what_really_runs(
+    diamond: Diamond, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAIL_TAGS", "join")
+    argv = ["pipeline", "run", str(diamond.path), "--runs-dir", str(diamond.runs)]
+    assert main([*argv, "--no-cache"]) == 1
+    err = capsys.readouterr().err
+    # The independent step `side` is not needed again.
+    assert f"  re-run from this step: runner pipeline run {diamond.path} --from root\n" in err
+    assert "(not every step upstream of 'join' is cached: the re-run starts at root)" in err
+    # Everything upstream of join cached, then right's entry removed: `pipeline status` looks
+    # at the cache as it is now, and a re-run of join must start at right.
+    failed = diamond.run()
+    assert main(["cache", "rm", str(failed.steps["right"].cache_key)]) == 0
+    assert main(["pipeline", "status", "--runs-dir", str(diamond.runs)]) == 1
+    out = capsys.readouterr().out
+    assert f"  re-run from this step: runner pipeline run {diamond.path} --from right\n" in out
+    assert "(upstream steps come from the cache: root, left)" in out
+    assert "(not every step upstream of 'join' is cached: the re-run starts at right)" in out
 
 
 # `python -m runner ARGS` with Ctrl-C's usual meaning: a shell's background job (a test run

@@ -173,6 +173,21 @@ def test_code_change_is_a_miss_with_the_file_named(counter: Counter) -> None:
     assert not counter.run().cached
 
 
+def test_explain_compares_with_the_nearest_cached_entry_not_the_last_run(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nearest = counter.run()  # ratio 0.75
+    counter.run(ratio="0.8")  # the most recent entry
+    (counter.data / "sub" / "b.csv").write_text("4\n5\n6\n")
+    monkeypatch.setenv("COUNT_SLEEP", "not a number")  # the last run fails
+    failed = counter.module.run(data=counter.data, ratio="0.9", quiet=True)
+    assert failed.status is runner.Status.FAILED
+    spec = counter.module.spec
+    explanation = explain_module(spec, {"data": counter.data}, None, RunOptions())
+    assert explanation.nearest == nearest.cache_key
+    assert explanation.reasons == ("input 'data': sub/b.csv changed",)
+
+
 def test_environment_change_is_a_miss(counter: Counter, tmp_path: Path) -> None:
     counter.run()
     venv = tmp_path / "venv"
@@ -256,7 +271,7 @@ def test_cli_reports_cached_and_key(
     assert main(["cache", "rm", first["cache_key"][:8]]) == 0
     assert capsys.readouterr().out == f"removed {first['cache_key']}\n"
     assert main(["cache", "ls", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    assert json.loads(capsys.readouterr().out)["entries"] == []
 
 
 def test_eight_concurrent_identical_runs_execute_once(counter: Counter, tmp_path: Path) -> None:

@@ -418,18 +418,20 @@ def test_pipeline_dsl_builds_the_graph_of_pipeline_yml() -> None:
     spec.loader.exec_module(dsl)
 
     def graph(pipeline: Any) -> tuple[set[tuple[str, str, object]], set[tuple[str, str, str]]]:
-        """Edges and outputs, with steps named by their spec file: the two name steps apart."""
-        spec_of = {step.name: step.module.source.name for step in pipeline.steps}
+        """Steps (name and spec file), edges and outputs."""
         edges: set[tuple[str, str, object]] = set()
         for step in pipeline.steps:
+            edges.add((step.name, "spec", step.module.source))
             for key, binding in step.bindings.items():
                 if isinstance(binding, model.StepOutput):
-                    binding = (spec_of[binding.step], binding.output)
-                edges.add((spec_of[step.name], step.module.find_input(key).python_name, binding))
-        outputs = {(o.name, spec_of[o.step], o.output) for o in pipeline.outputs}
+                    binding = (binding.step, binding.output)
+                edges.add((step.name, step.module.find_input(key).python_name, binding))
+        outputs = {(o.name, o.step, o.output) for o in pipeline.outputs}
         return edges, outputs
 
     from_yaml = load_pipeline(SAR / "pipeline.yml")
     from_python = dsl.sar(ratings=RATINGS).pipeline
+    # The same step names: one cache, one `--from train`, the same progress lines.
+    assert from_python.step_names == from_yaml.step_names
     assert graph(from_python) == graph(from_yaml)
     assert from_python.inputs == from_yaml.inputs

@@ -1,0 +1,44 @@
+"""The one top-level handler: every way a command can end becomes a message and an exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from typing import TextIO
+
+from runner.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_MODULE_FAILED, EXIT_OK, RunnerError
+
+
+def handled(command: Callable[[], int], stderr: TextIO) -> int:
+    try:
+        return command()
+    except RunnerError as exc:
+        print(f"error: {exc}", file=stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`runner ... | head`): nothing more to say, and nowhere to say it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_MODULE_FAILED
+    except SystemExit as exc:  # argparse --help
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except Exception:
+        return internal_error(stderr)
+
+
+def internal_error(stderr: TextIO) -> int:
+    """A bug in runner: keep the traceback in a file, show one line and where to find it."""
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="runner-crash-", suffix=".log", delete=False
+    ) as log:
+        traceback.print_exc(file=log)
+    kind = sys.exc_info()[0]
+    name = kind.__name__ if kind else "error"
+    print(f"internal error ({name}); the traceback is in {log.name}", file=stderr)
+    print("  hint: this is a bug in runner; please report it with that file", file=stderr)
+    return EXIT_INTERNAL
