@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench_tree import stat_walk  # the floor of any re-check, shared
+
 import runner
 
 SPEC = """\
@@ -109,19 +111,6 @@ def bench_folder(root: Path, count: int, rounds: int, hit_small: float) -> None:
           f"{walk / recheck:.2f}x, 0 bytes read")  # fmt: skip
     print(f"  cache hit                        {hit:8.1f} ms   added vs a 1 KiB input: "
           f"{hit - hit_small:+.1f} ms, history untouched")  # fmt: skip
-
-
-def stat_walk(root: Path) -> int:
-    """The floor of any re-check: list every folder, lstat every entry."""
-    count, stack = 0, [str(root)]
-    while stack:
-        with os.scandir(stack.pop()) as listing:
-            for entry in listing:
-                entry.stat(follow_symlinks=False)
-                count += 1
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-    return count
 
 
 def bench_process(spec: Path, small: Path, rounds: int) -> None:

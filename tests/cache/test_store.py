@@ -113,14 +113,19 @@ def test_published_and_served_files_need_no_hashing(store: CacheStore, tmp_path:
         assert digest_path(tmp_path / f"served{number}", store.state).bytes_read == 0
 
 
-def test_writing_through_a_hardlink_makes_a_miss_then_a_clean_republish(
-    store: CacheStore, tmp_path: Path
-) -> None:
+def served_link(store: CacheStore, tmp_path: Path) -> Path:
+    """A file of a served entry: a hard link to its object in the store."""
     publish_tree(store, tmp_path / "produced")
     entry = store.lookup(KEY)
     assert entry is not None
     store.materialize(entry, {"out": tmp_path / "served"})
-    victim = tmp_path / "served" / "a.txt"
+    return tmp_path / "served" / "a.txt"
+
+
+def test_writing_through_a_hardlink_makes_a_miss_then_a_clean_republish(
+    store: CacheStore, tmp_path: Path
+) -> None:
+    victim = served_link(store, tmp_path)
     if os.geteuid() != 0:
         victim.chmod(0o644)  # what a non-root user would have to do first
     with open(victim, "r+b") as stream:  # root writes straight through the 0444 link
@@ -141,11 +146,7 @@ def test_writing_through_a_hardlink_makes_a_miss_then_a_clean_republish(
 def test_an_object_rewritten_with_its_stamps_put_back_is_never_served(
     store: CacheStore, tmp_path: Path
 ) -> None:
-    publish_tree(store, tmp_path / "produced")
-    entry = store.lookup(KEY)
-    assert entry is not None
-    store.materialize(entry, {"out": tmp_path / "served"})
-    victim = tmp_path / "served" / "a.txt"  # a hard link to the object
+    victim = served_link(store, tmp_path)
     before = victim.stat()
     victim.chmod(0o644)
     with open(victim, "r+b") as stream:  # the same size
