@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import logging
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -123,7 +124,7 @@ class Containment:
         if cgroup is not None and home is not None:
             try:
                 if slot.trampoline is None:  # started directly: moved now
-                    _move_stopped(root, cgroup)
+                    _move(root, cgroup, stopped=not slot.interpreter)
             except OSError as exc:
                 self._give_up(f"cannot move a process into {cgroup}: {exc.strerror or exc}")
                 slot.cancel()
@@ -181,6 +182,7 @@ class Slot:
         self.cgroup = cgroup
         self.trampoline = trampoline
         self.home = home
+        self.interpreter = False  # started directly, and a Python interpreter
         self._held: list[tuple[str, ...]] = [held] if held else []
 
     def popen(
@@ -191,6 +193,7 @@ class Slot:
         if self.trampoline is not None:
             SPAWNED.discard(self.trampoline.proc.pid)  # from now on: the execution's root
             return self.trampoline.launch(argv, cwd, env)
+        self.interpreter = _is_python(argv[0])
         return subprocess.Popen(
             list(argv),
             cwd=cwd,
@@ -256,14 +259,25 @@ class _Held:
         SPAWNED.discard(self.root)
 
 
-def _move_stopped(pid: int, cgroup: Path) -> None:
-    """Move a just-started process into its cgroup, stopped meanwhile: a move can take
-    milliseconds, and nothing it forks in that time may be born outside."""
-    os.kill(pid, signal.SIGSTOP)
+def _move(pid: int, cgroup: Path, *, stopped: bool) -> None:
+    """Move a just-started process into its cgroup. A move can take milliseconds, and nothing
+    the process forks meanwhile may be born outside: it is stopped while it moves, unless it is
+    a Python interpreter, which forks nothing in the first milliseconds of its start-up (the
+    interpreter starting, its site), so it may start meanwhile."""
+    if stopped:
+        os.kill(pid, signal.SIGSTOP)
     try:
         place(pid, cgroup)
     finally:
-        os.kill(pid, signal.SIGCONT)
+        if stopped:
+            os.kill(pid, signal.SIGCONT)
+
+
+_PYTHON = re.compile(r"python[0-9.]*")
+
+
+def _is_python(program: str) -> bool:
+    return _PYTHON.fullmatch(os.path.basename(program)) is not None  # noqa: PTH119
 
 
 def _rmdir(path: Path) -> None:

@@ -9,6 +9,7 @@ is released; the end of the pipe is runner's end.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -67,6 +68,9 @@ class Watch:
         finally:
             os.close(read)
         SPAWNED.add(child.pid, root=False)
+        # It has nothing to do until runner's end: its start-up must not slow the command's.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, child.pid, 19)
         self._child = child
         self._fd = write
         return write

@@ -195,3 +195,20 @@ def test_sigkill_of_runner_leaves_nothing_running(tmp_path: Path, containment: s
         while Path(cgroup).parent.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not Path(cgroup).parent.exists(), "the watch removes runner's cgroups"
+
+
+def test_a_shell_ghost_forked_at_once_does_not_outlive_its_run(tmp_path: Path) -> None:
+    """A command that is not a Python interpreter may fork in its first microseconds: started
+    directly, it is stopped while it moves into its cgroup, so even that ghost is held."""
+    from runner.process.local import Invocation, execute
+
+    ghost = tmp_path / "ghost"
+    script = (
+        f"env -i setsid sh -c 'echo $$ > {ghost}.tmp; mv {ghost}.tmp {ghost}; exec sleep 60' &"
+        f" while [ ! -e {ghost} ]; do sleep 0.01; done"
+    )
+    outcome = execute(
+        Invocation(("sh", "-c", script), tmp_path, dict(os.environ), tmp_path / "log.txt")
+    )
+    assert outcome.exit_code == 0
+    assert running([int(ghost.read_text())], seconds=5) == []
