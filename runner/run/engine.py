@@ -147,6 +147,8 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     )
     if options.session is not None:
         options.session.executing()
+    if options.verbose and options.echo is not None:
+        options.echo.write(f"runner: the command's processes are held by {_held_by(runtime)}\n")
     launch = LAUNCHERS[runtime.backend](context, runtime)
     argv = list(launch.argv)
     record = {**run_record(job, output_paths, argv, key), **launch.details}
@@ -173,6 +175,15 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         cache_key=key,
         argv=tuple(argv),
     )
+
+
+def _held_by(runtime: Runtime) -> str:
+    """Which containment is in force for a run (verbose output; `run.json` has it too)."""
+    if runtime.backend == "docker":
+        return "a container (the engine's own cgroup; removed by runner's watch if runner dies)"
+    from runner.process.contain import CONTAINMENT
+
+    return CONTAINMENT.describe()
 
 
 def _publish(store: CacheStore, job: Job, result: RunResult, parts: KeyParts) -> RunResult:

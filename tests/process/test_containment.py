@@ -212,3 +212,23 @@ def test_a_shell_ghost_forked_at_once_does_not_outlive_its_run(tmp_path: Path) -
     )
     assert outcome.exit_code == 0
     assert running([int(ghost.read_text())], seconds=5) == []
+
+
+def test_verbose_output_and_run_json_say_what_holds_the_processes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runner.cli.main import main
+
+    monkeypatch.setenv("RUNNER_ENV", "host")
+    spec = tmp_path / "m.yaml"
+    spec.write_text(
+        "$schema: http://azureml/sdk-2-0/CommandComponent.json\ntype: CommandComponent\n"
+        "name: m\nversion: 1\ncommand: python -c pass\n"
+    )
+    assert main(["run", str(spec), "--runs-dir", str(tmp_path / "runs"), "-v", "--no-cache"]) == 0
+    said = capsys.readouterr().out
+    assert "runner: the command's processes are held by " in said
+    (record,) = (tmp_path / "runs").glob("*/run.json")
+    mode = json.loads(record.read_text())["containment"]
+    assert mode in ("cgroup", "subreaper")
+    assert f"held by {'cgroup v2' if mode == 'cgroup' else 'subreaper'}" in said
