@@ -43,8 +43,7 @@ def check_input(path: Path, state: StateDB | None) -> InputDigest:
     by file through the stat memo (reading what it cannot vouch for). Raises OSError."""
     observed_ns = time.time_ns()
     found = walk(path)
-    roots = [relpath for relpath, _, _ in found.pending] + [e.relpath for e in found.entries]
-    single = roots == [""]
+    single = _single(found)
     signature = _signature(found) if state is not None and state.usable else None
     if state is not None and signature is not None:
         memo = state.lookup_tree(signature)
@@ -70,6 +69,14 @@ def _signature(found: Walk) -> str:
     # Version 2: no back-references, twice as fast as the default here, and a fixed format.
     hasher.update(marshal.dumps(items, 2))
     return str(hasher.hexdigest())
+
+
+def _single(found: Walk) -> bool:
+    """The path is one file (or one special file), not a folder."""
+    if len(found.pending) + len(found.entries) != 1:
+        return False
+    relpath = found.pending[0][0] if found.pending else found.entries[0].relpath
+    return relpath == ""
 
 
 def _other(entry: FileDigest) -> tuple[object, ...]:
