@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from runner.clock import parse_iso
+
 REPO = Path(__file__).resolve().parent.parent
 SAR = REPO / "samples" / "sar" / "pipeline.yml"
 
@@ -104,9 +106,28 @@ def chain_times(root: Path, steps: int, rounds: int) -> tuple[float, float]:
     for _ in range(rounds):
         executed.append(timed(runner_argv(pipeline, runs, *forced), env))
         assert statuses(runs) == {"succeeded"}
+        TENTHS["executed"] = tenths(runs, "running")
         cached.append(timed(runner_argv(pipeline, runs), env))
         assert statuses(runs) == {"cached"}
+        TENTHS["cached"] = tenths(runs, "cached")
     return min(executed), min(cached)
+
+
+# The last run's per-step time in its first and last tenth of steps, by kind of run.
+TENTHS: dict[str, tuple[float, float]] = {}
+
+
+def tenths(runs: Path, status: str) -> tuple[float, float]:
+    """Seconds per step in the first and the last tenth of the latest run with steps in
+    `status`: within one run, so a load that comes and goes weighs on both alike."""
+    latest = max(runs.glob("*/events.jsonl"), key=lambda p: p.stat().st_mtime)
+    events = [json.loads(line) for line in latest.read_text().splitlines()]
+    starts = [parse_iso(e["at"]) for e in events if e.get("status") == "running"]
+    if status == "cached":  # a cached step has no running event: its end marks it
+        starts = [parse_iso(e["at"]) for e in events if e.get("status") == "cached"]
+    tenth = max(2, len(starts) // 10)
+    first, last = starts[:tenth], starts[-tenth:]
+    return (first[-1] - first[0]) / (tenth - 1), (last[-1] - last[0]) / (tenth - 1)
 
 
 def bench_chains(root: Path, lengths: list[int], rounds: int) -> None:
@@ -131,6 +152,10 @@ def bench_chains(root: Path, lengths: list[int], rounds: int) -> None:
         executed_ratio, cached_ratio = exec_last / exec_first, cached_last / cached_first
         print(f"  per-step cost at {lengths[-1]} steps / at {lengths[0]} steps (1.0 = linear):"
               f" executed {executed_ratio:.2f}x, cached {cached_ratio:.2f}x")  # fmt: skip
+    (exec_head, exec_tail), (cached_head, cached_tail) = TENTHS["executed"], TENTHS["cached"]
+    executed_growth, cached_growth = exec_tail / exec_head, cached_tail / cached_head
+    print(f"  within one {lengths[-1]}-step run, last tenth / first tenth of its steps:"
+          f" executed {executed_growth:.2f}x, cached {cached_growth:.2f}x")  # fmt: skip
 
 
 def main() -> None:
