@@ -22,6 +22,9 @@ from runner.process.tree import SPAWNED
 log = logging.getLogger(__name__)
 
 WATCHDOG = Path(__file__).resolve().parent.parent / "resources" / "watchdog.py"
+# Below the command's priority (its start-up must not slow the command's), not so far below that
+# a busy machine starves it for long when runner dies.
+_NICE = 10
 
 
 class Watch:
@@ -68,9 +71,8 @@ class Watch:
         finally:
             os.close(read)
         SPAWNED.add(child.pid, root=False)
-        # It has nothing to do until runner's end: its start-up must not slow the command's.
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, child.pid, 19)
+            os.setpriority(os.PRIO_PROCESS, child.pid, _NICE)
         self._child = child
         self._fd = write
         return write

@@ -181,7 +181,7 @@ def test_sigkill_of_runner_leaves_nothing_running(tmp_path: Path, containment: s
     process.communicate()
     if containment == "cgroup" and in_force != "cgroup":
         pytest.skip("this system gives runner no cgroup of its own")
-    assert running(pids, seconds=10) == []
+    assert running(pids, seconds=60) == []  # a busy machine gives the watch little time
     for pid in pids:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
@@ -191,7 +191,7 @@ def test_sigkill_of_runner_leaves_nothing_running(tmp_path: Path, containment: s
             for line in log.read_text().splitlines()
             if "cgroup v2 " in line
         )
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while Path(cgroup).parent.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not Path(cgroup).parent.exists(), "the watch removes runner's cgroups"
