@@ -79,6 +79,11 @@ class Containment:
         WATCH.tell("home", str(self._home.path))
         atexit.register(self._home.remove)  # the watch does it too, even after a SIGKILL
 
+    def start(self) -> None:
+        """Set up now rather than at the first command (idempotent)."""
+        with self._lock:
+            self._setup()
+
     @contextlib.contextmanager
     def keep_ready(self) -> Iterator[None]:
         """While this lasts, more executions are expected: start each next one ahead."""

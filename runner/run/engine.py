@@ -125,6 +125,12 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     choice = job.environment
     # Built (or found) before the run folder exists: a failed build leaves no half-made run.
     runtime = choice.backend.ensure(choice.request, job.env_store, options.echo)
+    if runtime.backend != "docker":
+        # Set up now (the cgroup home, the watch): the watch's start-up then overlaps laying
+        # out the run folder rather than the command's own start.
+        from runner.process.contain import CONTAINMENT
+
+        CONTAINMENT.start()
     run_dir = create_run_dir(options.workdir, job.runs_root, spec.name)
     run_dir.snapshot.mkdir()
     if job.plan is not None:
