@@ -13,7 +13,6 @@ import atexit
 import contextlib
 import logging
 import os
-import re
 import signal
 import subprocess
 import threading
@@ -129,7 +128,7 @@ class Containment:
         if cgroup is not None and home is not None:
             try:
                 if slot.trampoline is None:  # started directly: moved now
-                    _move(root, cgroup, stopped=not slot.interpreter)
+                    _move_stopped(root, cgroup)
             except OSError as exc:
                 self._give_up(f"cannot move a process into {cgroup}: {exc.strerror or exc}")
                 slot.cancel()
@@ -187,7 +186,6 @@ class Slot:
         self.cgroup = cgroup
         self.trampoline = trampoline
         self.home = home
-        self.interpreter = False  # started directly, and a Python interpreter
         self._held: list[tuple[str, ...]] = [held] if held else []
 
     def popen(
@@ -198,7 +196,6 @@ class Slot:
         if self.trampoline is not None:
             SPAWNED.discard(self.trampoline.proc.pid)  # from now on: the execution's root
             return self.trampoline.launch(argv, cwd, env)
-        self.interpreter = _is_python(argv[0])
         return subprocess.Popen(
             list(argv),
             cwd=cwd,
@@ -264,25 +261,15 @@ class _Held:
         SPAWNED.discard(self.root)
 
 
-def _move(pid: int, cgroup: Path, *, stopped: bool) -> None:
-    """Move a just-started process into its cgroup. A move can take milliseconds, and nothing
-    the process forks meanwhile may be born outside: it is stopped while it moves, unless it is
-    a Python interpreter, which forks nothing in the first milliseconds of its start-up (the
-    interpreter starting, its site), so it may start meanwhile."""
-    if stopped:
-        os.kill(pid, signal.SIGSTOP)
+def _move_stopped(pid: int, cgroup: Path) -> None:
+    """Move a just-started process into its cgroup, stopped meanwhile: a move can take
+    milliseconds (tens under load), and nothing it forks in that time may be born outside. (Not
+    even a Python interpreter may run meanwhile: under load, a move outlasts its start-up.)"""
+    os.kill(pid, signal.SIGSTOP)
     try:
         place(pid, cgroup)
     finally:
-        if stopped:
-            os.kill(pid, signal.SIGCONT)
-
-
-_PYTHON = re.compile(r"python[0-9.]*")
-
-
-def _is_python(program: str) -> bool:
-    return _PYTHON.fullmatch(os.path.basename(program)) is not None  # noqa: PTH119
+        os.kill(pid, signal.SIGCONT)
 
 
 def _rmdir(path: Path) -> None:

@@ -198,8 +198,8 @@ def test_sigkill_of_runner_leaves_nothing_running(tmp_path: Path, containment: s
 
 
 def test_a_shell_ghost_forked_at_once_does_not_outlive_its_run(tmp_path: Path) -> None:
-    """A command that is not a Python interpreter may fork in its first microseconds: started
-    directly, it is stopped while it moves into its cgroup, so even that ghost is held."""
+    """A command may fork in its first microseconds: started directly, it is stopped while it
+    moves into its cgroup, so even that ghost is held."""
     from runner.process.local import Invocation, execute
 
     ghost = tmp_path / "ghost"
