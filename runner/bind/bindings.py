@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -17,14 +16,14 @@ from runner.bind.coerce import Named, coerce, label, normalise_default
 from runner.bind.ports import bind_outputs, bind_ports
 from runner.errors import BindingError
 from runner.spec.model import Enabler, Input, ModuleSpec, Parameter, ParamValue
+from runner.struct import Struct, field
 
 __all__ = ["Bindings", "bind", "coerce", "label"]
 
 _NOTHING_SEEN: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class Bindings:
+class Bindings(Struct):
     """The checked values of one run, keyed by ORIGINAL names. The mappings are read-only."""
 
     values: Mapping[str, ParamValue] = field(default_factory=dict)  # enabled parameters

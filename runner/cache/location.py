@@ -9,8 +9,9 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from runner.struct import Struct
 
 CACHE_DIR_VARIABLE = "RUNNER_CACHE_DIR"
 
@@ -61,8 +62,7 @@ def check_key(key: str) -> str:
     return key
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(Struct):
     """The paths of a store rooted at `root`; creating them is the store's job."""
 
     root: Path

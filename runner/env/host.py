@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -20,6 +19,7 @@ from runner.env.store import EnvStore
 from runner.errors import EnvironmentBuildError
 from runner.files import write_json_atomic
 from runner.hashing import hash_text
+from runner.struct import Struct
 
 # Run inside the target interpreter; prints what identifies it, standard library only.
 _PROBE = """
@@ -39,8 +39,7 @@ print(json.dumps({
 """
 
 
-@dataclass(frozen=True)
-class HostIdentity:
+class HostIdentity(Struct):
     implementation: str
     version: str
     packages_digest: str

@@ -17,7 +17,6 @@ import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import Location, SpecError, UnsupportedError
@@ -25,6 +24,7 @@ from runner.spec.common import os_name, present
 from runner.spec.files import conda_from, first_existing, read_conda_file
 from runner.spec.model import CondaDependencies, EnvironmentSpec
 from runner.spec.source import Node, load_document
+from runner.struct import Struct
 
 SHIPPED = (Path(__file__).parent.parent / "environments").resolve()
 CURATED_PREFIX = "AzureML-"
@@ -41,8 +41,7 @@ _FORMS = (
 )
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(Struct):
     name: str
     version: int
     description: str
@@ -50,8 +49,7 @@ class Definition:
     path: Path  # the file it was read from
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Struct):
     written: str
     name: str
     version: str | None  # None: the latest

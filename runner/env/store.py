@@ -26,11 +26,11 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from runner.errors import EnvironmentBuildError
+from runner.struct import Struct, field
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -39,8 +39,7 @@ from runner.files import write_json_atomic
 LOG_TAIL_LINES = 25
 
 
-@dataclass(frozen=True)
-class EnvRecord:
+class EnvRecord(Struct):
     backend: str
     fingerprint: str
     path: Path

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,12 +13,12 @@ from runner.errors import BindingError
 from runner.files import RUNS_MARKER
 from runner.run.childenv import EnvOverrides
 from runner.spec.model import OutputPort
+from runner.struct import Struct
 
 RUNS_DIR_VARIABLE = "RUNNER_RUNS_DIR"
 
 
-@dataclass(frozen=True)
-class RunDir:
+class RunDir(Struct):
     """Where everything of one run lives. Only paths; creating them is `create_run_dir`'s job."""
 
     root: Path

@@ -7,17 +7,16 @@ import keyword
 import os
 import re
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.spec.model import CondaDependencies, EnvironmentSpec, Input, OutputPort, SpecWarning
 from runner.spec.names import python_name
 from runner.spec.source import Document, Node
+from runner.struct import Struct, field
 from runner.template.model import CommandTemplate, Part, Ref, RefKind, Token
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Struct):
     """One load: the document and the warnings gathered so far."""
 
     doc: Document
@@ -146,8 +145,7 @@ def python_name_of(name_node: Node, name: str, override: Node | None, hint: str)
     return derived
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(Struct):
     """An input or output with the node that declared it, to name both places of a clash."""
 
     item: Input | OutputPort
@@ -173,8 +171,7 @@ def check_unique(declared: Sequence[Declared], hint: str) -> None:
             )
 
 
-@dataclass(frozen=True)
-class Interface:
+class Interface(Struct):
     """Declared inputs and outputs, looked up by original or python name."""
 
     inputs: tuple[Input, ...]
