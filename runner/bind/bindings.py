@@ -6,7 +6,6 @@ is created or executed, and reported as a `BindingError` naming the input.
 
 from __future__ import annotations
 
-import difflib
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -104,6 +103,8 @@ def _unknown_name(
     if elsewhere is not None:
         return BindingError(message, elsewhere)
     candidates = {n.lower(): n for item in items for n in (item.python_name, item.name)}
+    import difflib  # here: about 1 ms to import, for error messages only
+
     close = difflib.get_close_matches(key.lower(), list(candidates), n=1)
     return BindingError(message, f"did you mean {candidates[close[0]]!r}?" if close else None)
 

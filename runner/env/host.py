@@ -9,7 +9,6 @@ import folders: installing, upgrading or removing a package changes a folder's m
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -100,6 +99,8 @@ def _read_memo(path: Path) -> tuple[list[str], list[int], HostIdentity] | None:
 
 
 def _probe(interpreter: str) -> dict[str, Any]:
+    import subprocess  # here, not at the top: about 3 ms, and the memo usually answers
+
     try:
         done = subprocess.run(
             [interpreter, "-c", _PROBE],

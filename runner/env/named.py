@@ -13,7 +13,6 @@ environment) and the conda definition for the backends that build it themselves.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -140,6 +139,8 @@ def load_definition(path: Path) -> Definition:
         raise root.expected("an environment definition (name, version, image, conda_file)")
     for key, child in root.mapping().items():
         if key not in _KEYS:
+            import difflib  # here: about 1 ms to import, for error messages only
+
             close = difflib.get_close_matches(key, _KEYS, n=1)
             guess = f" (did you mean '{close[0]}'?)" if close else ""
             raise child.error(
@@ -189,6 +190,8 @@ def _definition_files(folder: Path) -> list[Path]:
 
 
 def _unknown(ref: Reference, names: list[str], search_path: Sequence[Path]) -> UnsupportedError:
+    import difflib  # here: about 1 ms to import, for error messages only
+
     close = difflib.get_close_matches(ref.name, names, n=1)
     guess = f" (did you mean {close[0]!r}?)" if close else ""
     searched = ", ".join(

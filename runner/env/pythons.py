@@ -36,7 +36,6 @@ import platform
 import re
 import shutil
 import stat
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -364,6 +363,8 @@ class _Memo:
 
 
 def _probe(real: str, environ: Mapping[str, str]) -> dict[str, object]:
+    import subprocess  # here, not at the top: about 3 ms, and the memo usually answers
+
     try:
         done = subprocess.run(
             [real, "-E", "-S", "-c", _PROBE],

@@ -22,8 +22,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -145,6 +143,8 @@ class EnvStore:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         target = final
         if relocatable:
+            import tempfile  # here, as subprocess below: a cache hit builds nothing
+
             (self.root / "tmp").mkdir(parents=True, exist_ok=True)
             target = Path(
                 tempfile.mkdtemp(prefix=f"{backend}-{fingerprint}-", dir=self.root / "tmp")
@@ -207,6 +207,8 @@ def run_logged(
 ) -> None:
     """Run one build step, its output going to the build log; failure is an
     EnvironmentBuildError naming the step (the store adds the log's last lines)."""
+    import subprocess  # here, not at the top: about 3 ms, and only builds run processes
+
     log.write(f"$ {' '.join(argv)}\n")
     try:
         process = subprocess.Popen(

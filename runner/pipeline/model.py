@@ -8,7 +8,6 @@ names where the module knows them; a name it does not know is kept as written, s
 
 from __future__ import annotations
 
-import difflib
 import graphlib
 import heapq
 import re
@@ -132,6 +131,8 @@ class Pipeline(Struct):
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """` (did you mean 'x'?)` for a close match among `known`, else ''."""
+    import difflib  # here: about 1 ms to import, for error messages only
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

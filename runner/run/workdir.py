@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -68,7 +68,7 @@ def new_run_name(name: str, now: datetime) -> str:
     """`<name>-<time>-<random>`, the name made safe for a folder (module names are free text)."""
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.lower()).strip("_.")
     stamp = now.strftime("%Y%m%d-%H%M%S")
-    return f"{slug or 'run'}-{stamp}-{secrets.token_hex(3)}"
+    return f"{slug or 'run'}-{stamp}-{os.urandom(3).hex()}"
 
 
 def create_run_dir(workdir: Path | None, runs_root: Path, module_name: str) -> RunDir:

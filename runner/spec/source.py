@@ -220,13 +220,13 @@ def parse_document(path: Path, text: str) -> Document:
     return Document(path, data, converter.positions)
 
 
-_GLUED_KEY = re.compile(r"^\s*(-\s+)?([\w$.-]+):([\[{])")
+_GLUED_KEY = r"^\s*(-\s+)?([\w$.-]+):([\[{])"  # compiled by `re` when an error needs it
 
 
 def _yaml_hint(text: str, line: int | None) -> str:
     lines = text.splitlines()
     if line is not None and 0 < line <= len(lines):
-        glued = _GLUED_KEY.match(lines[line - 1])
+        glued = re.match(_GLUED_KEY, lines[line - 1])
         if glued:
             key, bracket = glued.group(2), glued.group(3)
             return (
