@@ -66,3 +66,12 @@ def test_validate_and_render_import_nothing_heavy(tmp_path: Path) -> None:
     table = f"table={SAMPLES / 'data' / 'sales.csv'}"
     imported("render", str(summary), "-i", table, cwd=tmp_path)  # probes the host once
     assert heavy(imported("render", str(summary), "-i", table, cwd=tmp_path)) == set()
+
+
+def test_commands_that_read_no_yaml_do_not_import_it(tmp_path: Path) -> None:
+    # `yaml` alone costs about 10 ms; these read no spec (and here no config file).
+    for args in (["--version"], ["--help"]):
+        modules = imported(*args, cwd=tmp_path)
+        assert heavy(modules) | ({"yaml"} & modules) == set(), args
+    for args in (["cache", "ls"], ["env", "ls"]):
+        assert "yaml" not in imported(*args, cwd=tmp_path), args

@@ -6,14 +6,17 @@ error can name the file, line, column and field path, what was expected and what
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING
 
 from runner.errors import Location, SpecError
 from runner.struct import Struct
+
+if TYPE_CHECKING:
+    import yaml
 
 PathKey = tuple[str | int, ...]
 _MAX_DEPTH = 200
@@ -168,18 +171,23 @@ class Node(Struct):
         raise self.expected("a number")
 
 
+# `yaml` is imported where a document is parsed, not at the top: importing it costs about 10 ms
+# (4.5 of them compiling one regular expression in yaml.reader), which commands that read no
+# YAML (--help, --version, cache and env listings) do not pay.
+
+
+@functools.cache
 def _fast_loader() -> type[yaml.CSafeLoader] | None:
     """libyaml's parser, when PyYAML was built with it: 10-20x faster than the pure-Python one
     (about 0.2 ms against 3 ms for a 50-line spec). Only from libyaml 0.2.5 on, which caps the
     nesting depth (its composer recurses in C, where Python's recursion limit does not apply)."""
+    import yaml
+
     if not yaml.__with_libyaml__:
         return None
     from yaml import _yaml
 
     return yaml.CSafeLoader if _yaml.get_version() >= (0, 2, 5) else None
-
-
-_FAST_LOADER = _fast_loader()
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -189,9 +197,12 @@ def _compose(text: str) -> yaml.Node | None:
     accepts some tabs and `|#` that PyYAML refuses, reads the bare tag `!` as a string, and
     places some empty values (in a flow collection, before `---`) at the next token rather than
     just after the previous one."""
-    if _FAST_LOADER is not None:
+    import yaml
+
+    fast = _fast_loader()
+    if fast is not None:
         try:
-            return yaml.compose(text, Loader=_FAST_LOADER)
+            return yaml.compose(text, Loader=fast)
         except Exception:  # whatever libyaml refuses, the pure-Python parser judges
             pass
     # The reference parser: every error message and position a user sees comes from it.
@@ -200,6 +211,8 @@ def _compose(text: str) -> yaml.Node | None:
 
 def parse_document(path: Path, text: str) -> Document:
     """Parse YAML text into plain values plus a position for every path."""
+    import yaml
+
     try:
         root = _compose(text)
     except yaml.MarkedYAMLError as exc:
@@ -258,6 +271,8 @@ class _Converter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        import yaml
+
         self.positions: dict[PathKey, tuple[int, int]] = {}
         self._constructor = yaml.SafeLoader("")
 
@@ -266,6 +281,8 @@ class _Converter:
         return Location(self.path, mark.line + 1, mark.column + 1, field_path(at))
 
     def convert(self, node: yaml.Node, at: PathKey, depth: int) -> object:
+        import yaml
+
         self.positions[at] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if depth > _MAX_DEPTH:
             raise SpecError(self._location(node, at), "nesting is too deep")
@@ -276,6 +293,8 @@ class _Converter:
         return self._scalar(node, at)
 
     def _mapping(self, node: yaml.MappingNode, at: PathKey, depth: int) -> dict[object, object]:
+        import yaml
+
         try:
             self._constructor.flatten_mapping(node)
         except yaml.YAMLError as exc:
@@ -295,6 +314,8 @@ class _Converter:
         return result
 
     def _scalar(self, node: yaml.Node, at: PathKey) -> object:
+        import yaml
+
         try:
             value = self._constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:

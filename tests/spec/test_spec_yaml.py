@@ -31,7 +31,7 @@ def parse_both(
     results: list[Document | str] = []
     for loader in (yaml.CSafeLoader, None):
         with monkeypatch.context() as patch:
-            patch.setattr(source, "_FAST_LOADER", loader)
+            patch.setattr(source, "_fast_loader", lambda loader=loader: loader)
             try:
                 results.append(parse_document(path, text))
             except SpecError as exc:
@@ -42,7 +42,7 @@ def parse_both(
 def test_libyaml_is_used_where_pyyaml_has_it() -> None:
     if not yaml.__with_libyaml__:
         pytest.skip("this PyYAML was built without libyaml")
-    assert source._FAST_LOADER is yaml.CSafeLoader
+    assert source._fast_loader() is yaml.CSafeLoader
 
 
 def test_every_shipped_yaml_file_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
