@@ -21,22 +21,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from operator import attrgetter
 from reprlib import recursive_repr
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 if TYPE_CHECKING:
     # Type checkers check `replace(obj, name=value)` against obj's fields; at run time it is
     # `_replace` below.
     from dataclasses import replace as replace
+    from typing import TypeVar
 
     from typing_extensions import dataclass_transform
+
+    # For type checkers only: at run time, the string bound would make typing call compile(),
+    # and the first compile() of a process costs about 1 ms.
+    _T = TypeVar("_T")
+    _S = TypeVar("_S", bound="Struct")
 else:
 
     def dataclass_transform(**_: object) -> Callable[[type], type]:
         return lambda cls: cls
-
-
-_T = TypeVar("_T")
-_S = TypeVar("_S", bound="Struct")
 
 
 class _Missing:
