@@ -1,4 +1,5 @@
-"""Start-up: the commands a user runs most import nothing heavy they do not use.
+"""Start-up: the commands a user runs most import nothing heavy they do not use, and compile
+nothing.
 
 Each is a real `runner` process under `python -X importtime`; the modules it imported are read
 from that report. Timing is bench/bench_startup.py's job; this guards what is imported.
@@ -75,3 +76,37 @@ def test_commands_that_read_no_yaml_do_not_import_it(tmp_path: Path) -> None:
         assert heavy(modules) | ({"yaml"} & modules) == set(), args
     for args in (["cache", "ls"], ["env", "ls"]):
         assert "yaml" not in imported(*args, cwd=tmp_path), args
+
+
+# Runs runner's entry point with compile() counted: typing compiles string annotations it
+# evaluates (a TypeVar bound, a TypedDict), and the first compile() of a process costs ~1 ms.
+COUNT_COMPILES = """
+import builtins, runpy, sys
+compiled = []
+real = builtins.compile
+def counting(source, *args, **kwargs):
+    if isinstance(source, str):  # not a module's source (bytes) when its .pyc is stale
+        compiled.append(source[:60])
+    return real(source, *args, **kwargs)
+builtins.compile = counting
+sys.argv = ["runner", *sys.argv[1:]]
+try:
+    runpy.run_module("runner", run_name="__main__")
+except SystemExit:
+    pass
+print("compiled:", compiled, file=sys.stderr)
+"""
+
+
+def test_a_cache_hit_compiles_nothing(tmp_path: Path) -> None:
+    (tmp_path / "module").mkdir()
+    spec = tmp_path / "module" / "trivial.yaml"
+    spec.write_text(TRIVIAL)
+    command = [sys.executable, "-c", COUNT_COMPILES, "run", str(spec), "--quiet"]
+    for _ in range(2):  # a miss, then the hit; the first also writes the .pyc files
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=True, cwd=tmp_path,
+            env=dict(os.environ),
+        )  # fmt: skip
+    assert "cached" in done.stderr
+    assert "compiled: []" in done.stderr, done.stderr[-2000:]
