@@ -8,7 +8,9 @@ Every command runs as a child of the interpreter running this script, through th
 `runner` script next to it (else `python -m runner`), alternated with `python -c pass` run by the
 same interpreter: each pair gives one difference, and the median of the differences is printed.
 Pairing cancels what both share (the interpreter, `site`, the machine's load at that moment).
-Then the ten costliest imports of a cached `runner run`, from `python -X importtime`.
+The commands: --version, --help, validate, a cache hit of a tiny module (also through the
+Python API, without the CLI), render, and the 7-step SAR pipeline fully cached. Then the ten
+costliest imports of the cached `runner run`, from `python -X importtime`.
 
 Bytecode is on: PYTHONDONTWRITEBYTECODE is removed from the children's environment and a
 warm-up run of every command writes the .pyc files first (users have bytecode). Asserts
