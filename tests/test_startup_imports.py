@@ -98,15 +98,23 @@ print("compiled:", compiled, file=sys.stderr)
 """
 
 
-def test_a_cache_hit_compiles_nothing(tmp_path: Path) -> None:
+def compiled(*args: str, cwd: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_COMPILES, *args],
+        capture_output=True, text=True, check=True, cwd=cwd, env=dict(os.environ),
+    )  # fmt: skip
+    return done.stderr
+
+
+def test_a_cache_hit_and_validate_compile_nothing(tmp_path: Path) -> None:
     (tmp_path / "module").mkdir()
     spec = tmp_path / "module" / "trivial.yaml"
     spec.write_text(TRIVIAL)
-    command = [sys.executable, "-c", COUNT_COMPILES, "run", str(spec), "--quiet"]
-    for _ in range(2):  # a miss, then the hit; the first also writes the .pyc files
-        done = subprocess.run(
-            command, capture_output=True, text=True, check=True, cwd=tmp_path,
-            env=dict(os.environ),
-        )  # fmt: skip
-    assert "cached" in done.stderr
-    assert "compiled: []" in done.stderr, done.stderr[-2000:]
+    compiled("run", str(spec), "--quiet", cwd=tmp_path)  # the miss (and any .pyc written)
+    hit = compiled("run", str(spec), "--quiet", cwd=tmp_path)
+    assert "cached" in hit
+    assert "compiled: []" in hit, hit[-2000:]
+    validate = compiled(
+        "validate", str(SAMPLES / "sar" / "modules" / "sar_score.yaml"), cwd=tmp_path
+    )
+    assert "compiled: []" in validate, validate[-2000:]
