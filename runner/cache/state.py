@@ -26,12 +26,12 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from runner.hashing import ALGORITHM
+from runner.struct import Struct
 
 if TYPE_CHECKING:
     import filelock
@@ -79,8 +79,7 @@ _Row = tuple[int, int, int, int, int, str, int]
 _TOUCH = "UPDATE files SET seen = ? WHERE dev = ? AND ino = ?"
 
 
-@dataclass(frozen=True)
-class StateStats:
+class StateStats(Struct):
     """What the memo did, for tests and `explain`."""
 
     hits: int = 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.clock import iso, parse_iso
 from runner.errors import RunnerError
 from runner.files import write_json_atomic
+from runner.struct import Struct, field
 
 
 class StepState(str, enum.Enum):
@@ -32,8 +32,7 @@ class StepState(str, enum.Enum):
         return self in (StepState.CACHED, StepState.SUCCEEDED)
 
 
-@dataclass(frozen=True)
-class StepResult:
+class StepResult(Struct):
     name: str
     state: StepState
     cached: bool = False
@@ -90,8 +89,7 @@ def _opt_moment(value: object) -> float | None:
     return parse_iso(value) if isinstance(value, str) else float(str(value))
 
 
-@dataclass(frozen=True)
-class PipelineResult:
+class PipelineResult(Struct):
     status: str  # succeeded | failed | interrupted
     steps: Mapping[str, StepResult]
     run_dir: Path

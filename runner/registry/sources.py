@@ -17,19 +17,18 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from runner.registry.errors import RegistryError
+from runner.struct import Struct
 
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 _GIT_TIMEOUT_S = 1800.0
 _COPY_CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(Struct):
     """What a registration was made from, as recorded with each version."""
 
     kind: str  # file | folder | zip | git

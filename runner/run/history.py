@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.files import write_json_atomic
 from runner.hashing import hash_text
 from runner.run.key import KeyParts
 from runner.spec.model import ModuleSpec
+from runner.struct import Struct
 
 
-@dataclass(frozen=True)
-class LastRun:
+class LastRun(Struct):
     key: str
     parts: KeyParts
     status: str

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -26,10 +25,10 @@ from runner.run.workdir import RunDir, default_runs_root, work_path
 from runner.snapshot.model import SnapshotPlan
 from runner.snapshot.plan import plan_snapshot
 from runner.spec.model import JobType, ModuleSpec
+from runner.struct import Struct
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(Struct):
     workdir: Path | None = None  # None: a new folder under runs_root
     runs_root: Path | None = None  # None: $RUNNER_RUNS_DIR or ./runs
     base_dir: Path | None = None  # relative input/output paths resolve here; None: cwd
@@ -48,8 +47,7 @@ class RunOptions:
     require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(Struct):
     """Everything decided about a run before it is executed or served from the cache."""
 
     spec: ModuleSpec
