@@ -11,11 +11,11 @@ The config file is YAML, at `$RUNNER_CONFIG`, else `$XDG_CONFIG_HOME/runner/conf
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import Location, SpecError
 from runner.spec.source import load_document
+from runner.struct import Struct
 
 ENV_CHOICES = ("auto", "host", "venv", "conda", "docker")
 # Where TLS-intercepting proxies' users already point their tools; the first that names an
@@ -29,8 +29,7 @@ CA_BUNDLE_VARIABLES = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct):
     env: str = "auto"
     ca_bundle: Path | None = None
     strict_python: bool = False

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from runner.struct import Struct
 
 EXIT_OK = 0
 EXIT_MODULE_FAILED = 1
@@ -28,8 +29,7 @@ class RunnerError(Exception):
         return self.message
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(Struct):
     """Where in a spec file something is: file, 1-based line and column, and the field path."""
 
     file: Path

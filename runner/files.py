@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 # Marks a folder holding run folders, so a code snapshot never takes it in (a runs folder
@@ -28,9 +27,11 @@ def write_json_atomic(path: Path, data: object) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Readers see the old file or the new one, never a half-written one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # Not tempfile.mkstemp: importing tempfile (and random with it) costs every run ~1.5 ms.
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
-        # mkstemp creates 0600; a file runner writes is as readable as any the user makes.
+        # A file runner writes is as readable as any the user makes, whatever the umask.
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(text)

@@ -6,10 +6,8 @@ is created or executed, and reported as a `BindingError` naming the input.
 
 from __future__ import annotations
 
-import difflib
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -17,14 +15,14 @@ from runner.bind.coerce import Named, coerce, label, normalise_default
 from runner.bind.ports import bind_outputs, bind_ports
 from runner.errors import BindingError
 from runner.spec.model import Enabler, Input, ModuleSpec, Parameter, ParamValue
+from runner.struct import Struct, field
 
 __all__ = ["Bindings", "bind", "coerce", "label"]
 
 _NOTHING_SEEN: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class Bindings:
+class Bindings(Struct):
     """The checked values of one run, keyed by ORIGINAL names. The mappings are read-only."""
 
     values: Mapping[str, ParamValue] = field(default_factory=dict)  # enabled parameters
@@ -105,6 +103,8 @@ def _unknown_name(
     if elsewhere is not None:
         return BindingError(message, elsewhere)
     candidates = {n.lower(): n for item in items for n in (item.python_name, item.name)}
+    import difflib  # here: about 1 ms to import, for error messages only
+
     close = difflib.get_close_matches(key.lower(), list(candidates), n=1)
     return BindingError(message, f"did you mean {candidates[close[0]]!r}?" if close else None)
 

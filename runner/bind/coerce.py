@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import math
 import os
 from collections.abc import Callable
@@ -100,6 +99,8 @@ def _to_enum(param: Parameter, raw: object) -> ParamValue:
     if len(folded) == 1:
         return folded[0]
     shown = ", ".join(repr(option) for option in options)
+    import difflib  # here: about 1 ms to import, for error messages only
+
     close = difflib.get_close_matches(text, options, n=1)
     raise BindingError(
         f"parameter {label(param)}: {text!r} is not one of {shown}",

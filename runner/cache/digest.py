@@ -27,13 +27,13 @@ import os
 import stat
 import struct
 import time
-from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 from typing import Literal
 
 from runner.cache.state import StateDB
 from runner.hashing import CHUNK, hash_bytes, new_hasher
+from runner.struct import Struct
 
 Kind = Literal["file", "dir", "link", "special"]
 
@@ -47,8 +47,7 @@ EXECUTABLE = 0o755
 REGULAR = 0o644
 
 
-@dataclass(frozen=True)
-class FileDigest:
+class FileDigest(Struct):
     """One entry of a tree. `mode` is 0o755/0o644 for files and 0 for other kinds; `size` and
     `digest` are the content's for files, the link target's digest for links, 0 and "" else."""
 
@@ -59,8 +58,7 @@ class FileDigest:
     kind: Kind = "file"
 
 
-@dataclass(frozen=True)
-class TreeDigest:
+class TreeDigest(Struct):
     """The digest of a path, its entries, and the bytes actually read to get it."""
 
     digest: str

@@ -20,13 +20,13 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.cache.locks import sweep_exclusive
 from runner.cache.manifest import KEEP, Stamp, content_digest, is_object_name
 from runner.hashing import hash_file
+from runner.struct import Struct
 
 if TYPE_CHECKING:
     from runner.cache.store import CacheStore, Reading
@@ -35,8 +35,7 @@ STALE_TMP_S = 3600.0
 SWEEP_WAIT_S = 60.0
 
 
-@dataclass(frozen=True)
-class GcReport:
+class GcReport(Struct):
     removed: tuple[str, ...]  # keys of the entries removed
     kept: tuple[str, ...]  # due for removal but in use (their key was held) or replaced
     objects_removed: int
@@ -46,8 +45,7 @@ class GcReport:
     swept: bool  # False: publishers kept the store busy, objects and tmp were left alone
 
 
-@dataclass(frozen=True)
-class VerifyReport:
+class VerifyReport(Struct):
     entries: int
     objects: int  # distinct objects re-hashed
     bytes_read: int

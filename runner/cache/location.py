@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from runner.struct import Struct
 
 CACHE_DIR_VARIABLE = "RUNNER_CACHE_DIR"
 
@@ -61,8 +61,7 @@ def check_key(key: str) -> str:
     return key
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(Struct):
     """The paths of a store rooted at `root`; creating them is the store's job."""
 
     root: Path
@@ -115,7 +114,7 @@ class Layout:
 
     def scratch(self, purpose: str) -> Path:
         """A fresh name under tmp/ (not created): unique across processes and hosts."""
-        return self.tmp / f"{purpose}-{os.getpid()}-{secrets.token_hex(8)}"
+        return self.tmp / f"{purpose}-{os.getpid()}-{os.urandom(8).hex()}"
 
     def create(self, *, tagged: bool = True) -> None:
         for folder in (self.objects, self.entries, self.locks, self.tmp):
@@ -126,6 +125,6 @@ class Layout:
 
 def _write_once(path: Path, text: str) -> None:
     """Atomic, so a reader never sees half a tag; losing a race to another writer is fine."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}")
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}")
     partial.write_text(text, encoding="ascii")
     partial.replace(path)

@@ -13,11 +13,11 @@ import json
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from runner.cache.digest import EXECUTABLE, REGULAR, FileDigest
 from runner.hashing import hash_bytes
+from runner.struct import Struct, field
 
 FORMAT = "runner-cache-entry/1"
 # An entry meta key: `"keep": true` and gc never drops the entry for its age or the store's
@@ -40,8 +40,7 @@ _SEPARATOR = b'","body":'
 _TAIL = b"}\n"
 
 
-@dataclass(frozen=True)
-class OutputRecord:
+class OutputRecord(Struct):
     """One declared output of a module.
 
     `files`: for a "file" output its single entry (relpath ""); for a "dir" output every entry
@@ -54,8 +53,7 @@ class OutputRecord:
     links: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct):
     """One committed cache entry. `size` counts each of its objects once; `last_used` is when it
     was last published or served (not part of equality: it moves on every hit)."""
 
@@ -68,8 +66,7 @@ class Entry:
     last_used: float = field(default=0.0, compare=False)
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(Struct):
     """An object's size and mtime when the entry was published. A write through any hardlink to
     the object moves its mtime, so a mismatch means it was modified in place."""
 
@@ -77,8 +74,7 @@ class Stamp:
     mtime_ns: int
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(Struct):
     entry: Entry
     objects: Mapping[str, Stamp]  # object name -> stamp
 

@@ -16,7 +16,6 @@ import os
 import posixpath
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.cache.digest import FileDigest, digest_path, normalise_mode, record_produced
@@ -32,6 +31,7 @@ from runner.cache.manifest import (
 from runner.cache.objects import Placer
 from runner.cache.state import StateDB
 from runner.hashing import hash_bytes
+from runner.struct import Struct
 
 
 class UnpublishableOutput(ValueError):
@@ -43,8 +43,7 @@ def reached(point: str) -> None:
     """A seam for the crash tests, which replace it to stop a publisher at a named point."""
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct):
     """A file holding an object's content, and whether it may become the object by hardlink."""
 
     path: str
@@ -52,8 +51,7 @@ class Source:
     linkable: bool
 
 
-@dataclass(frozen=True)
-class Produced:
+class Produced(Struct):
     record: OutputRecord
     sources: Mapping[str, Source]  # object name -> one file with that content
 

@@ -26,7 +26,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -38,6 +37,7 @@ from runner.cache.state_schema import (
     is_corruption,
     transaction,
 )
+from runner.struct import Struct
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,7 @@ _Row = tuple[int, int, int, int, int, str, int]
 _TOUCH = "UPDATE files SET seen = ? WHERE dev = ? AND ino = ?"
 
 
-@dataclass(frozen=True)
-class StateStats:
+class StateStats(Struct):
     """What the memo did, for tests and `explain`."""
 
     hits: int = 0

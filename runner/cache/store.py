@@ -41,7 +41,6 @@ import shutil
 import stat
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -65,6 +64,7 @@ from runner.cache.materialize import ObjectGone, Placement
 from runner.cache.objects import METHODS, Method, Placer, remember_known
 from runner.cache.publish import Source, UnpublishableOutput, store_objects, survey
 from runner.cache.state import StateDB
+from runner.struct import Struct, replace
 
 __all__ = [
     "CacheStore",
@@ -84,8 +84,7 @@ class DamagedEntryError(Exception):
     What had been placed is undone and the problem noted; treat it as a miss and run."""
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(Struct):
     """An entry as found on disk: `problem` says why it cannot be used (None: it is sound)."""
 
     key: str

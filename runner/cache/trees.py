@@ -17,18 +17,17 @@ from __future__ import annotations
 import marshal
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.cache.digest import FileDigest, Walk, finish, walk
 from runner.cache.state import StateDB, is_racy
 from runner.hashing import new_hasher
+from runner.struct import Struct
 
 _FORMAT = b"runner-tree-signature/1"
 
 
-@dataclass(frozen=True)
-class InputDigest:
+class InputDigest(Struct):
     """A path's content digest and its files (relpath -> content digest, "" for a single
     file), with what had to be read to know them."""
 

@@ -108,14 +108,16 @@ def add_env_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class EnvironmentOptions(TypedDict):
-    """The RunOptions fields that the environment and cache flags set."""
+if TYPE_CHECKING:  # at run time, typing would compile() its string annotations: about 1 ms
 
-    python: str | None
-    cache_dir: Path | None
-    env: str | None
-    ca_bundle: Path | None
-    strict_python: bool | None
+    class EnvironmentOptions(TypedDict):
+        """The RunOptions fields that the environment and cache flags set."""
+
+        python: str | None
+        cache_dir: Path | None
+        env: str | None
+        ca_bundle: Path | None
+        strict_python: bool | None
 
 
 def environment_options(args: argparse.Namespace) -> EnvironmentOptions:

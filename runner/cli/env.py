@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -27,6 +26,7 @@ from runner.config import load_settings
 from runner.env.choose import EnvChoice, choose_environment
 from runner.env.store import EnvRecord, EnvStore
 from runner.errors import EXIT_OK, UsageError
+from runner.struct import replace
 
 SPEC_EXAMPLE = "samples/sar/modules/sar_train.yaml"
 

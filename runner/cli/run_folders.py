@@ -13,17 +13,16 @@ import os
 import secrets
 import shutil
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.clock import parse_iso
+from runner.struct import Struct
 
 FINISHED = ("succeeded", "cached", "failed", "interrupted")
 FAILED = ("failed", "interrupted")
 
 
-@dataclass(frozen=True)
-class RunFolder:
+class RunFolder(Struct):
     path: Path
     kind: str  # "module" or "pipeline"
     name: str  # the module's or the pipeline's name

@@ -7,14 +7,13 @@ counted once. A docker environment's image lives in the engine; its size is not 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.env.store import EnvRecord, EnvStore
+from runner.struct import Struct
 
 
-@dataclass(frozen=True)
-class EnvUsage:
+class EnvUsage(Struct):
     record: EnvRecord
     last_used: float
     size: int

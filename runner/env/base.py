@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, TextIO
 
 from runner.env.store import EnvStore
 from runner.spec.model import EnvironmentSpec
+from runner.struct import Struct, field
 
 BackendName = Literal["host", "venv", "conda", "docker"]
 BACKENDS: tuple[BackendName, ...] = ("host", "venv", "conda", "docker")
 
 
-@dataclass(frozen=True)
-class EnvRequest:
+class EnvRequest(Struct):
     """What a run needs from a backend. `spec` is already resolved (named environments looked
     up), so backends only ever see content."""
 
@@ -27,8 +26,7 @@ class EnvRequest:
     verbose: bool = False  # a build streams its tool's own output (uv, ...), not only a summary
 
 
-@dataclass(frozen=True)
-class Runtime:
+class Runtime(Struct):
     """A ready environment and how to run a command in it."""
 
     backend: BackendName

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner.config import Settings
 from runner.env.base import Backend, BackendName, EnvRequest
 from runner.errors import UnsupportedError
 from runner.spec.model import EnvironmentSpec, Generation, ModuleSpec
+from runner.struct import Struct, replace
 
 
 class SpecNote(str):
@@ -65,8 +65,7 @@ BACKEND_FACTORIES: dict[BackendName, Callable[[], Backend]] = {
 }
 
 
-@dataclass(frozen=True)
-class EnvChoice:
+class EnvChoice(Struct):
     backend: Backend
     request: EnvRequest
     notes: tuple[str, ...] = ()

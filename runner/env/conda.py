@@ -19,7 +19,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -28,6 +27,7 @@ from runner.env.store import BuildLog, EnvRecord, EnvStore, run_logged
 from runner.errors import EnvironmentBuildError, UnsupportedError
 from runner.hashing import hash_text
 from runner.spec.model import CondaDependencies
+from runner.struct import Struct, field
 
 ToolKind = Literal["conda", "mamba", "micromamba"]
 Which = Callable[[str], str | None]
@@ -58,14 +58,12 @@ _PYTHON = re.compile(_PACKAGE.format(name="python"), re.IGNORECASE)
 _PIP = re.compile(_PACKAGE.format(name="pip"), re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class CondaTool:
+class CondaTool(Struct):
     kind: ToolKind
     path: str
 
 
-@dataclass(frozen=True)
-class CondaEnv:
+class CondaEnv(Struct):
     """A conda environment in the one form that is fingerprinted, rendered and built."""
 
     channels: tuple[str, ...]  # in order: it is the channel priority
@@ -231,8 +229,7 @@ def _unique(items: Iterable[str]) -> list[str]:
 # ---- processes --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CondaBackend:
+class CondaBackend(Struct):
     """Environments as conda prefixes. `environ` and `which` are injectable for tests; by
     default the process environment and PATH at the time of the call."""
 

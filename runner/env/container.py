@@ -26,7 +26,6 @@ import shutil
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -41,6 +40,7 @@ from runner.process.local import Outcome, check_invocation
 from runner.process.logfile import LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals, Terminated
 from runner.process.watch import WATCH
+from runner.struct import Struct, field
 
 __all__ = ["ContainerInvocation", "container_name", "host_has_gpu", "run_container"]
 
@@ -49,8 +49,7 @@ _PUMP_DRAIN = 2.0  # how long the output may lag behind the container's exit
 _INIT_FATAL = re.compile(r"\[FATAL tini \(\d+\)\] exec (.*) failed: (.*)")
 
 
-@dataclass(frozen=True)
-class ContainerInvocation:
+class ContainerInvocation(Struct):
     """One command to run in a container. `mounts` are (host path, container path, read-only);
     `user` is "uid:gid"; `gpus` > 0 asks for that many NVIDIA GPUs when the host has any,
     ALL_GPUS (-1) for all of them."""

@@ -27,7 +27,6 @@ import re
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -42,6 +41,7 @@ from runner.env.store import BuildLog, EnvRecord, EnvStore
 from runner.errors import EnvironmentBuildError, UnsupportedError
 from runner.hashing import hash_file, new_hasher
 from runner.spec.model import DockerBuild
+from runner.struct import Struct
 
 __all__ = ["BASE_IMAGE_VAR", "DEFAULT_BASE_IMAGE", "REPOSITORY", "DockerBackend", "remove_image"]
 
@@ -53,8 +53,7 @@ _ID_MEMO_SECONDS = 5.0
 _FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE | re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class _Plan:
+class _Plan(Struct):
     """What an environment is: an image as is (`build` None) or an image to build."""
 
     fingerprint: str

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -32,14 +31,14 @@ from runner.env.translate import canonical, conda_to_pip, parse_conda_spec, pyth
 from runner.errors import EnvironmentBuildError
 from runner.hashing import new_hasher
 from runner.spec.model import CondaDependencies, EnvironmentSpec
+from runner.struct import Struct
 
 PREFIX = "/opt/runner-env"
 CONTEXT_DIR = "runner-build"  # the folder of build inputs inside the context
 CA_FILE = "ca.crt"  # under CONTEXT_DIR; never part of the fingerprint
 
 
-@dataclass(frozen=True)
-class BuildContext:
+class BuildContext(Struct):
     """A rendered Dockerfile and the files it copies (names relative to CONTEXT_DIR)."""
 
     dockerfile: str

@@ -9,9 +9,7 @@ import folders: installing, upgrading or removing a package changes a folder's m
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -20,6 +18,7 @@ from runner.env.store import EnvStore
 from runner.errors import EnvironmentBuildError
 from runner.files import write_json_atomic
 from runner.hashing import hash_text
+from runner.struct import Struct
 
 # Run inside the target interpreter; prints what identifies it, standard library only.
 _PROBE = """
@@ -39,8 +38,7 @@ print(json.dumps({
 """
 
 
-@dataclass(frozen=True)
-class HostIdentity:
+class HostIdentity(Struct):
     implementation: str
     version: str
     packages_digest: str
@@ -101,6 +99,8 @@ def _read_memo(path: Path) -> tuple[list[str], list[int], HostIdentity] | None:
 
 
 def _probe(interpreter: str) -> dict[str, Any]:
+    import subprocess  # here, not at the top: about 3 ms, and the memo usually answers
+
     try:
         done = subprocess.run(
             [interpreter, "-c", _PROBE],

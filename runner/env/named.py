@@ -13,11 +13,9 @@ environment) and the conda definition for the backends that build it themselves.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import Location, SpecError, UnsupportedError
@@ -25,6 +23,7 @@ from runner.spec.common import os_name, present
 from runner.spec.files import conda_from, first_existing, read_conda_file
 from runner.spec.model import CondaDependencies, EnvironmentSpec
 from runner.spec.source import Node, load_document
+from runner.struct import Struct
 
 SHIPPED = (Path(__file__).parent.parent / "environments").resolve()
 CURATED_PREFIX = "AzureML-"
@@ -41,8 +40,7 @@ _FORMS = (
 )
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(Struct):
     name: str
     version: int
     description: str
@@ -50,8 +48,7 @@ class Definition:
     path: Path  # the file it was read from
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Struct):
     written: str
     name: str
     version: str | None  # None: the latest
@@ -142,6 +139,8 @@ def load_definition(path: Path) -> Definition:
         raise root.expected("an environment definition (name, version, image, conda_file)")
     for key, child in root.mapping().items():
         if key not in _KEYS:
+            import difflib  # here: about 1 ms to import, for error messages only
+
             close = difflib.get_close_matches(key, _KEYS, n=1)
             guess = f" (did you mean '{close[0]}'?)" if close else ""
             raise child.error(
@@ -191,6 +190,8 @@ def _definition_files(folder: Path) -> list[Path]:
 
 
 def _unknown(ref: Reference, names: list[str], search_path: Sequence[Path]) -> UnsupportedError:
+    import difflib  # here: about 1 ms to import, for error messages only
+
     close = difflib.get_close_matches(ref.name, names, n=1)
     guess = f" (did you mean {close[0]!r}?)" if close else ""
     searched = ", ".join(

@@ -22,8 +22,9 @@ import configparser
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from runner.struct import Struct
 
 _UV_INDEX_VARIABLES = (
     "UV_INDEX",
@@ -37,8 +38,7 @@ _UV_INDEX_VARIABLES = (
 _TRUE = {"1", "true", "yes", "on"}
 
 
-@dataclass(frozen=True)
-class PipIndexes:
+class PipIndexes(Struct):
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()

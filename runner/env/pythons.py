@@ -36,14 +36,13 @@ import platform
 import re
 import shutil
 import stat
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import EnvironmentBuildError
 from runner.files import write_json_atomic
+from runner.struct import Struct
 
 MEMO_NAME = "pythons.json"
 _NAMES = re.compile(r"(?:python|pypy)3(?:\.\d+)?")
@@ -55,8 +54,7 @@ _PROBE = (
 Version = tuple[int, int, int]
 
 
-@dataclass(frozen=True)
-class Interpreter:
+class Interpreter(Struct):
     path: str
     version: Version
     implementation: str = "CPython"
@@ -133,8 +131,7 @@ def select_python(
     return _nearest(pin, pool, strict)
 
 
-@dataclass(frozen=True)
-class Clause:
+class Clause(Struct):
     operator: str  # ==, !=, >=, <=, >, <, ~=, ===
     release: tuple[int, ...]
     prefix: bool  # `==3.10.*`, or a two-part `==3.10` (the series)
@@ -161,8 +158,7 @@ class Clause:
 _CLAUSE = re.compile(r"(===|==|!=|~=|>=|<=|>|<|=)?(\d+(?:\.\d+){0,2})(\.\*|\*)?")
 
 
-@dataclass(frozen=True)
-class Pin:
+class Pin(Struct):
     text: str
     clauses: tuple[Clause, ...]
 
@@ -367,6 +363,8 @@ class _Memo:
 
 
 def _probe(real: str, environ: Mapping[str, str]) -> dict[str, object]:
+    import subprocess  # here, not at the top: about 3 ms, and the memo usually answers
+
     try:
         done = subprocess.run(
             [real, "-E", "-S", "-c", _PROBE],

@@ -22,15 +22,13 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from runner.errors import EnvironmentBuildError
+from runner.struct import Struct, field
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -39,8 +37,7 @@ from runner.files import write_json_atomic
 LOG_TAIL_LINES = 25
 
 
-@dataclass(frozen=True)
-class EnvRecord:
+class EnvRecord(Struct):
     backend: str
     fingerprint: str
     path: Path
@@ -146,6 +143,8 @@ class EnvStore:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         target = final
         if relocatable:
+            import tempfile  # here, as subprocess below: a cache hit builds nothing
+
             (self.root / "tmp").mkdir(parents=True, exist_ok=True)
             target = Path(
                 tempfile.mkdtemp(prefix=f"{backend}-{fingerprint}-", dir=self.root / "tmp")
@@ -208,6 +207,8 @@ def run_logged(
 ) -> None:
     """Run one build step, its output going to the build log; failure is an
     EnvironmentBuildError naming the step (the store adds the log's last lines)."""
+    import subprocess  # here, not at the top: about 3 ms, and only builds run processes
+
     log.write(f"$ {' '.join(argv)}\n")
     try:
         process = subprocess.Popen(

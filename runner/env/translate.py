@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import EnvironmentBuildError
 from runner.spec.model import CondaDependencies, EnvironmentSpec
+from runner.struct import Struct
 
 
 def canonical(name: str) -> str:
@@ -155,8 +155,7 @@ _PROVIDED = frozenset(canonical(name) for name in PROVIDED)
 _CONDA_ONLY = frozenset(canonical(name) for name in CONDA_ONLY)
 
 
-@dataclass(frozen=True)
-class CondaPackage:
+class CondaPackage(Struct):
     """One conda match spec, taken apart: channel and build string are not kept."""
 
     name: str

@@ -29,7 +29,6 @@ import re
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -40,14 +39,14 @@ from runner.env.store import BuildLog, EnvRecord, EnvStore, run_logged
 from runner.env.translate import canonical, python_pin, requirements_for
 from runner.errors import EnvironmentBuildError
 from runner.hashing import hash_text
+from runner.struct import Struct
 
 # Bump when the build recipe changes what an environment contains (flags, seeding...).
 RECIPE = "venv-1"
 REQUIREMENTS_FILE = "runner-requirements.txt"
 
 
-@dataclass(frozen=True)
-class VenvPlan:
+class VenvPlan(Struct):
     """What an environment will be, decided without starting any process."""
 
     requirements: tuple[str, ...]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import shlex
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner.pipeline.inputs import bind_inputs
@@ -18,19 +17,18 @@ from runner.pipeline.model import Pipeline, step_values, topological_order
 from runner.pipeline.validate import validate
 from runner.run.explain import explain_job
 from runner.run.job import RunOptions, prepare_job, preview_command
+from runner.struct import Struct, replace
 from runner.template.text import template_text
 
 
-@dataclass(frozen=True)
-class StepPlan:
+class StepPlan(Struct):
     name: str
     would: str  # "hit" | "run" | "run after upstream"
     command: str
     reasons: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class DryRun:
+class DryRun(Struct):
     steps: tuple[StepPlan, ...]
 
     def text(self) -> str:

@@ -19,7 +19,6 @@ import json
 import keyword
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.pipeline.model import (
@@ -34,6 +33,7 @@ from runner.pipeline.model import (
 )
 from runner.spec.model import ModuleSpec
 from runner.spec.names import python_name
+from runner.struct import Struct
 
 FORMATS = ("py", "ipynb")
 _TAKEN = frozenset({"runner", "Path", "HERE", "pipeline", "result", "step"})
@@ -58,8 +58,7 @@ class _Names:
         return name
 
 
-@dataclass(frozen=True)
-class _Call:
+class _Call(Struct):
     """One step as the program writes it."""
 
     step: Step
@@ -180,8 +179,7 @@ def _wrapped(head: str, items: list[str], tail: str, indent: str) -> list[str]:
     return [f"{indent}{head}(", *(f"{indent}    {item}," for item in items), f"{indent}){tail}"]
 
 
-@dataclass(frozen=True)
-class _Parts:
+class _Parts(Struct):
     pipeline: Pipeline
     here: Path
     target: Path

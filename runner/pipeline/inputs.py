@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 from runner.bind.coerce import coerce
@@ -19,6 +18,7 @@ from runner.spec.common import Context, absolute, fields, opt_bool, opt_text, pr
 from runner.spec.files import is_remote
 from runner.spec.model import Parameter, ParamType, ParamValue
 from runner.spec.source import Node
+from runner.struct import replace
 
 _ALIASES = {
     **{name: name for name in PRIMITIVE_TYPES},

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +32,7 @@ from runner.spec.files import is_remote
 from runner.spec.load import detect_generation, pipeline_marker
 from runner.spec.model import InputPort, ModuleSpec
 from runner.spec.source import Document, Node, load_document, parse_document
+from runner.struct import Struct, field
 
 if TYPE_CHECKING:
     from runner.registry.lookup import Purpose
@@ -75,8 +75,7 @@ def load_pipeline_text(
     return _load(doc, _Components(registry, purpose))
 
 
-@dataclass
-class _Components:
+class _Components(Struct, frozen=False):
     """How this load finds components, and those it loaded (each file or name once)."""
 
     registry: Path | None
@@ -84,15 +83,13 @@ class _Components:
     loaded: dict[str, ModuleSpec] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _ParentOutput:
+class _ParentOutput(Struct):
     """`${{parent.outputs.<name>}}`, only meaningful in a step's `outputs`."""
 
     name: str
 
 
-@dataclass
-class _Job:
+class _Job(Struct, frozen=False):
     """A job read in the first pass; bindings wait until every step's module is known."""
 
     name: str

@@ -8,17 +8,16 @@ names where the module knows them; a name it does not know is kept as written, s
 
 from __future__ import annotations
 
-import difflib
 import graphlib
 import heapq
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
 from runner.errors import PipelineError
 from runner.spec.model import ModuleSpec, ParamValue, SpecWarning
+from runner.struct import Struct, field, replace
 
 # Step names, in YAML job keys and DSL `node.name`: `${{parent.jobs.<name>...}}` must parse.
 STEP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -26,22 +25,19 @@ STEP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 PRIMITIVE_TYPES = ("string", "integer", "number", "boolean")
 
 
-@dataclass(frozen=True)
-class Literal:
+class Literal(Struct):
     """A value written in the pipeline: a parameter value, or an ABSOLUTE path for a port."""
 
     value: ParamValue | Path
 
 
-@dataclass(frozen=True)
-class ParentInput:
+class ParentInput(Struct):
     """`${{parent.inputs.<name>}}`: the value of a pipeline input."""
 
     name: str
 
 
-@dataclass(frozen=True)
-class StepOutput:
+class StepOutput(Struct):
     """`${{parent.jobs.<step>.outputs.<output>}}`; `output` is the ORIGINAL output name."""
 
     step: str
@@ -51,8 +47,7 @@ class StepOutput:
 Binding = Literal | ParentInput | StepOutput
 
 
-@dataclass(frozen=True)
-class PipelineInput:
+class PipelineInput(Struct):
     """A pipeline-level input: a primitive value or data (a path), with its current value.
 
     `default` is a typed value for primitives and an absolute Path for data; None: no value
@@ -69,8 +64,7 @@ class PipelineInput:
         return self.type not in PRIMITIVE_TYPES
 
 
-@dataclass(frozen=True)
-class PipelineOutput:
+class PipelineOutput(Struct):
     """A pipeline-level output: the output `output` (ORIGINAL name) of step `step`."""
 
     name: str
@@ -82,8 +76,7 @@ def _frozen(mapping: Mapping[str, object]) -> Mapping[str, object]:
     return MappingProxyType(dict(mapping))
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct):
     """One module run in the pipeline. `bindings` are keyed by ORIGINAL input name;
     `outputs` holds per-output settings written for the step (an absolute path, or None)."""
 
@@ -108,8 +101,7 @@ class Step:
         return replace(self.module, environment_variables=tuple(sorted(merged.items())))
 
 
-@dataclass(frozen=True)
-class Pipeline:
+class Pipeline(Struct):
     source: Path | None  # the YAML file; None for a pipeline built in Python
     name: str
     inputs: tuple[PipelineInput, ...] = ()
@@ -139,6 +131,8 @@ class Pipeline:
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """` (did you mean 'x'?)` for a close match among `known`, else ''."""
+    import difflib  # here: about 1 ms to import, for error messages only
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 
 from runner.errors import PipelineError
 from runner.spec.model import ModuleSpec
 from runner.spec.names import python_name
+from runner.struct import Struct, field
 
 
 def step_base_name(module: ModuleSpec) -> str:
@@ -19,16 +19,14 @@ def step_base_name(module: ModuleSpec) -> str:
     return python_name(module.name.rsplit(".", 1)[-1]) or python_name(module.name) or "step"
 
 
-@dataclass(frozen=True)
-class PipelineParam:
+class PipelineParam(Struct):
     """What a pipeline function receives for each of its parameters: pass it to a module to
     bind that input to the pipeline input."""
 
     name: str
 
 
-@dataclass(frozen=True, eq=False)
-class OutputRef:
+class OutputRef(Struct, eq=False):
     """One output of a step (`node.outputs.model`): pass it to another module's input."""
 
     node: Node
@@ -87,8 +85,7 @@ class Node:
         return f"<step {self.name or step_base_name(self.module)!r} ({self.module.identity})>"
 
 
-@dataclass
-class Builder:
+class Builder(Struct, frozen=False):
     """The steps created so far by the pipeline function being run."""
 
     nodes: list[Node] = field(default_factory=list)

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.cache.location import default_cache_root
 from runner.pipeline.model import Pipeline, downstream, upstream
 from runner.pipeline.state import PipelineResult, StepState
 from runner.run.job import RunOptions
+from runner.struct import Struct
 
 
-@dataclass(frozen=True)
-class Rerun:
+class Rerun(Struct):
     from_steps: tuple[str, ...]  # the --from steps; empty: run the whole pipeline
     cached: tuple[str, ...]  # the steps left out, served from the cache
     widened: bool  # the failed step alone was not enough (something upstream is not cached)

@@ -16,7 +16,6 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
@@ -46,6 +45,7 @@ from runner.pipeline.validate import validate
 from runner.run.engine import RunOptions, run_module
 from runner.run.session import Session
 from runner.run.workdir import default_runs_root, mark_runs_root, new_run_name
+from runner.struct import Struct, field, replace
 
 __all__ = ["RECORD", "Display", "Selection", "run_pipeline", "select"]
 
@@ -69,8 +69,7 @@ class _Quiet:
         pass
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(Struct):
     run: frozenset[str]  # steps that run (or hit the cache) as usual
     cached_only: frozenset[str]  # upstream of the selection: must come from the cache
     skipped: frozenset[str]
@@ -96,8 +95,7 @@ def select(
     return Selection(frozenset(chosen), frozenset(needed), frozenset(skipped))
 
 
-@dataclass
-class _Run:
+class _Run(Struct, frozen=False):
     """The mutable state of one pipeline run, owned by the scheduling thread."""
 
     pipeline: Pipeline

@@ -8,12 +8,12 @@ import enum
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from runner.clock import iso, now_iso, parse_iso
 from runner.errors import RunnerError
 from runner.files import write_json_atomic
+from runner.struct import Struct, field, replace
 
 RECORD = "pipeline.json"
 EVENTS = "events.jsonl"
@@ -38,8 +38,7 @@ class StepState(str, enum.Enum):
         return self in (StepState.CACHED, StepState.SUCCEEDED)
 
 
-@dataclass(frozen=True)
-class StepResult:
+class StepResult(Struct):
     name: str
     state: StepState
     cached: bool = False
@@ -96,8 +95,7 @@ def _opt_moment(value: object) -> float | None:
     return parse_iso(value) if isinstance(value, str) else float(str(value))
 
 
-@dataclass(frozen=True)
-class PipelineResult:
+class PipelineResult(Struct):
     status: str  # succeeded | failed | interrupted
     steps: Mapping[str, StepResult]
     run_dir: Path

@@ -34,7 +34,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol, TextIO
@@ -43,6 +42,7 @@ from runner.process.contain import CONTAINMENT, Tree
 from runner.process.logfile import LineSplitter, LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals
 from runner.process.tree import EXECUTION_ID_VAR
+from runner.struct import Struct
 
 __all__ = ["EXECUTION_ID_VAR", "Invocation", "Outcome", "check_invocation", "execute"]
 
@@ -58,8 +58,7 @@ _PUMP_DRAIN = 2.0
 _CLEANUP_GRACE_MAX = 1.0
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(Struct):
     """One command to run.
 
     ``env`` is the complete environment of the child (nothing is inherited from ours), except
@@ -109,8 +108,7 @@ def check_invocation(invocation: _Checked, *, strings_only: bool = False) -> Non
         raise ValueError(f"{kind}.grace must not be negative, got {invocation.grace}")
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct):
     """What happened.
 
     ``exit_code`` is -N when the child was killed by signal N, None when it never started (then

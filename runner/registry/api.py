@@ -10,7 +10,6 @@ the registered modules with their versions, and each version's interface (a `Mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.registry.base import Registry
@@ -18,10 +17,10 @@ from runner.registry.lookup import Purpose
 from runner.registry.manage import list_modules
 from runner.registry.resolve import resolve_registered
 from runner.spec.model import ModuleSpec
+from runner.struct import Struct
 
 
-@dataclass(frozen=True)
-class RegisteredModule:
+class RegisteredModule(Struct):
     name: str  # NAMESPACE/NAME or NAME: what `spec()` and `runner run` take
     namespace: str | None
     display_name: str  # of the default version

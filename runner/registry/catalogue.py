@@ -14,9 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any
 
 from runner.registry.errors import RegistryError, storage_error
+from runner.struct import Struct
 
 BUSY_TIMEOUT_S = 120.0
 FORMAT = 1  # PRAGMA user_version: a catalogue of a newer format is refused, never misread
@@ -54,16 +55,16 @@ _VERSION_COLUMNS = (
 )
 
 
-# Rows are NamedTuples, not dataclasses: resolving a name imports this module on the way to a
-# run, and a tuple class costs a fifth of a frozen dataclass to create.
-class ModuleRow(NamedTuple):
+# Rows are Structs: this module is imported on the way to a run, and a Struct class is cheaper to
+# create than a NamedTuple, whose annotations typing would also compile() at import.
+class ModuleRow(Struct):
     name: str  # NAMESPACE/NAME or NAME, as first registered
     namespace: str
     default_version: str
     created_at: str
 
 
-class VersionRow(NamedTuple):
+class VersionRow(Struct):
     module: str
     version: str
     digest: str  # the bundle's digest: its key in the registry's store
@@ -78,7 +79,7 @@ class VersionRow(NamedTuple):
     order: int  # registration order: the highest is `latest`
 
 
-class DataTypeRow(NamedTuple):
+class DataTypeRow(Struct):
     name: str
     description: str
     parent: str | None

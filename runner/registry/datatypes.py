@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from runner.clock import now_iso
 from runner.registry.catalogue import Catalogue, DataTypeRow
@@ -23,13 +22,13 @@ from runner.spec.model import (
     ModuleSpec,
     port_kind,
 )
+from runner.struct import Struct
 
 _BAD_NAME = re.compile(r"[<>\x00-\x1f\x7f]")
 MAX_NAME = 255
 
 
-@dataclass(frozen=True)
-class DataTypeInfo:
+class DataTypeInfo(Struct):
     name: str
     description: str
     parent: str | None

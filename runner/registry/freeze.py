@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,10 @@ from runner.snapshot.write import materialize
 from runner.spec.load import load_spec
 from runner.spec.model import DockerBuild, InputPort, ModuleSpec
 from runner.spec.source import load_document
+from runner.struct import Struct, replace
 
 
-@dataclass(frozen=True)
-class Frozen:
+class Frozen(Struct):
     folder: Path  # the staged bundle
     spec_file: str  # the spec's name in it
     snapshot: str  # the snapshot's digest

@@ -14,7 +14,6 @@ versions exist nowhere else.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -68,4 +67,4 @@ class Layout:
 
     def scratch(self, purpose: str) -> Path:
         """A fresh name under tmp/ (not created), unique across processes."""
-        return self.tmp / f"{purpose}-{os.getpid()}-{secrets.token_hex(6)}"
+        return self.tmp / f"{purpose}-{os.getpid()}-{os.urandom(6).hex()}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import shutil
 import sqlite3
-from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +18,7 @@ from runner.registry.names import FORMS, Reference, close_matches, parse_referen
 from runner.registry.porttypes import has_custom_types
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
+from runner.struct import replace
 
 Purpose = Literal["run", "inspect"]
 

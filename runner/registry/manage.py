@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.cache.store import CacheStore, DamagedEntryError
@@ -16,10 +15,10 @@ from runner.registry.location import BUNDLE
 from runner.registry.lookup import bundle_lost, find_module, find_version, quoted
 from runner.registry.names import parse_reference, version_key
 from runner.registry.sources import describe
+from runner.struct import Struct
 
 
-@dataclass(frozen=True)
-class ModuleInfo:
+class ModuleInfo(Struct):
     module: ModuleRow
     versions: tuple[VersionRow, ...]  # in registration order
 

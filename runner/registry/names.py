@@ -11,12 +11,11 @@ service's `latest` label). Names compare case-insensitively.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
 
 from runner.registry.errors import RegistryError
+from runner.struct import Struct
 
 PREFIX = "azureml:"
 LATEST = "latest"
@@ -32,7 +31,9 @@ FORMS = (
 )
 
 
-class Reference(NamedTuple):
+# A Struct, not a NamedTuple: typing would compile() the annotations of a NamedTuple at import,
+# and the first compile() of a process costs about 1 ms on the way to every run.
+class Reference(Struct):
     written: str
     name: str  # as written: NAMESPACE/NAME or NAME
     version: str | None = None  # None: the default version, unless `latest`
@@ -105,6 +106,8 @@ def close_matches(name: str, known: Iterable[str]) -> list[str]:
     """Known names close to `name` (case-insensitively), best first."""
     by_lower = {k.lower(): k for k in known}
     wanted = name.lower()
+    import difflib  # here: about 1 ms to import, for error messages only
+
     found = difflib.get_close_matches(wanted, list(by_lower), n=5, cutoff=0.5)
     found += sorted(k for k in by_lower if wanted in k and k not in found)
     return [by_lower[k] for k in found[:5]]

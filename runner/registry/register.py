@@ -19,7 +19,6 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.cache.digest import FileDigest, digest_path
@@ -40,12 +39,12 @@ from runner.snapshot.ignore import ALWAYS_SKIPPED_DIRS
 from runner.spec.load import detect_generation, load_spec
 from runner.spec.model import ModuleSpec
 from runner.spec.source import load_document
+from runner.struct import Struct
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
-class Registered:
+class Registered(Struct):
     name: str  # NAMESPACE/NAME or NAME
     version: str
     status: str  # "registered" | "unchanged"
@@ -70,8 +69,7 @@ class Registered:
         }
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct):
     """One spec of a batch registration: registered, refused (an error), or skipped."""
 
     spec: str
@@ -87,8 +85,7 @@ class Outcome:
         return {"status": "skipped", "spec": self.spec, "reason": self.skipped}
 
 
-@dataclass
-class Request:
+class Request(Struct, frozen=False):
     """What to register: SOURCE and the flags of `runner module register`."""
 
     source: str

@@ -20,7 +20,6 @@ every run of a spec file goes through it.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from runner.registry.names import is_registered_form
 from runner.registry.porttypes import has_custom_types
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec, SpecWarning
+from runner.struct import replace
 
 if TYPE_CHECKING:
     from runner.registry.lookup import Purpose

@@ -18,13 +18,13 @@ the module's definition (hence its cache key) stays what it was.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from runner.registry.errors import RegistryError
 from runner.spec.files import is_remote
 from runner.spec.model import Generation, ModuleSpec
+from runner.struct import Struct
 
 SNAPSHOT = "snapshot"
 ENVIRONMENT = "environment"
@@ -32,8 +32,7 @@ DATA = "data"
 RESERVED = frozenset({SNAPSHOT, ENVIRONMENT, DATA})
 
 
-@dataclass(frozen=True)
-class Carried:
+class Carried(Struct):
     """A file or folder the spec names outside its snapshot, and where it goes in the bundle."""
 
     field: tuple[str, ...]  # where the spec writes its path

@@ -17,19 +17,41 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from runner.registry.errors import RegistryError
+from runner.struct import Struct
 
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 _GIT_TIMEOUT_S = 1800.0
+# What `git rev-parse --local-env-vars` lists: variables that point git at a repository. Set
+# when runner runs inside a git hook (or a `git rebase -x`), they would make every command
+# act on that repository instead of the clone in `-C DIR`.
+GIT_REPOSITORY_VARIABLES = frozenset(
+    {
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_CONFIG",
+        "GIT_CONFIG_COUNT",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_DIR",
+        "GIT_GRAFT_FILE",
+        "GIT_IMPLICIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_INTERNAL_SUPER_PREFIX",
+        "GIT_NO_REPLACE_OBJECTS",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_PREFIX",
+        "GIT_REPLACE_REF_BASE",
+        "GIT_SHALLOW_FILE",
+        "GIT_WORK_TREE",
+    }
+)
 _COPY_CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(Struct):
     """What a registration was made from, as recorded with each version."""
 
     kind: str  # file | folder | zip | git
@@ -213,7 +235,7 @@ def _git(args: list[str], failure: str) -> str:
     if git is None:
         raise RegistryError(f"{failure}: git is not installed", "install git, or give a folder")
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in GIT_REPOSITORY_VARIABLES},
         "GIT_TERMINAL_PROMPT": "0",  # never wait for a password nobody will type
         "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
         "LC_ALL": "C",

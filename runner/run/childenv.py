@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from runner.struct import Struct, field
 
 
-@dataclass(frozen=True)
-class EnvOverrides:
+class EnvOverrides(Struct):
     """Changes to an inherited environment; recorded as changes so a re-run can repeat them."""
 
     values: Mapping[str, str] = field(default_factory=dict)

@@ -17,26 +17,24 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.env.base import Runtime
 from runner.env.container import ALL_GPUS, ContainerInvocation, container_name, run_container
 from runner.run.launch import Launch, LaunchContext, command, install_driver
 from runner.spec.model import ModuleSpec
+from runner.struct import Struct
 
 ROOT = "/mnt/runner"
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(Struct):
     host: Path
     container: str
     read_only: bool
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(Struct):
     inputs: dict[str, str]  # original name -> container path
     outputs: dict[str, str]
     mounts: tuple[Mount, ...]

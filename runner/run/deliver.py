@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from runner.errors import RunnerError
@@ -64,6 +63,8 @@ def _place(source: Path, target: Path) -> None:
     sees the old file or the new one, never half of one."""
     if target.exists() and not source.is_symlink() and source.samefile(target):
         return  # already this very file (rename would silently keep both names)
+    import tempfile  # here, not at the top: only runs with -o deliver
+
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     os.close(fd)
     staged = Path(temporary)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -25,6 +24,7 @@ from runner.run.result import RunResult, Status
 from runner.run.workdir import RunDir, create_run_dir, work_path
 from runner.snapshot.write import materialize
 from runner.spec.model import ModuleSpec
+from runner.struct import replace
 
 if TYPE_CHECKING:
     from runner.process.local import Outcome

@@ -9,17 +9,16 @@ cache holds no entry of the module is its last recorded run the reference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from runner.cache.store import CacheStore, Entry
 from runner.run.history import last_run
 from runner.run.job import Job, RunOptions, prepare_job
 from runner.run.key import KeyParts, explain
 from runner.spec.model import ModuleSpec
+from runner.struct import Struct
 
 
-@dataclass(frozen=True)
-class Explanation:
+class Explanation(Struct):
     key: str
     would_hit: bool
     reasons: tuple[str, ...]  # why it would run; empty on a hit

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.clock import now_iso
@@ -26,13 +25,13 @@ from runner.files import write_json_atomic
 from runner.hashing import hash_text
 from runner.run.key import KeyParts
 from runner.spec.model import ModuleSpec
+from runner.struct import Struct
 
 KEEP = 512  # keys per module; pruned (oldest first) once twice as many have piled up
 _OK = frozenset({"succeeded", "cached"})
 
 
-@dataclass(frozen=True)
-class LastRun:
+class LastRun(Struct):
     key: str
     parts: KeyParts
     status: str
@@ -58,7 +57,7 @@ def record_last_run(cache_root: Path, spec: ModuleSpec, parts: KeyParts, status:
         pass
     trees = folder / "trees"
     if not trees.is_dir():
-        trees.mkdir(parents=True)
+        trees.mkdir(parents=True, exist_ok=True)  # steps of one module may race here
         folder.with_suffix(".json").unlink(missing_ok=True)  # the one-file record of 0.x
     data = parts.identity()
     data["input_trees"] = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -26,13 +25,13 @@ from runner.run.workdir import RunDir, default_runs_root, work_path
 from runner.snapshot.model import SnapshotPlan
 from runner.snapshot.plan import plan_snapshot
 from runner.spec.model import JobType, ModuleSpec
+from runner.struct import Struct
 
 if TYPE_CHECKING:
     from runner.run.session import Session
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(Struct):
     workdir: Path | None = None  # None: a new folder under runs_root
     runs_root: Path | None = None  # None: $RUNNER_RUNS_DIR or ./runs
     base_dir: Path | None = None  # relative input/output paths resolve here; None: cwd
@@ -52,8 +51,7 @@ class RunOptions:
     session: Session | None = None  # what the steps of one pipeline run share
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(Struct):
     """Everything decided about a run before it is executed or served from the cache."""
 
     spec: ModuleSpec

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from runner.hashing import hash_text
 from runner.spec.model import Input, InputPort, ModuleSpec, ParamValue
+from runner.struct import Struct, field
 from runner.template.text import template_text
 
 CACHE_FORMAT = 1
 
 
-@dataclass(frozen=True)
-class InputPart:
+class InputPart(Struct):
     digest: str
     basename: str | None = None  # files only
     files: Mapping[str, str] = field(default_factory=dict)  # relpath -> digest, for explain
@@ -39,8 +38,7 @@ class InputPart:
         return {"digest": self.digest, "basename": self.basename}
 
 
-@dataclass(frozen=True)
-class KeyParts:
+class KeyParts(Struct):
     module: str
     command: tuple[str, ...]
     parameters: Mapping[str, ParamValue]

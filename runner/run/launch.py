@@ -7,7 +7,6 @@ import shlex
 import shutil
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -17,6 +16,7 @@ from runner.run.childenv import EnvOverrides
 from runner.run.render import render
 from runner.run.workdir import write_rerun_script
 from runner.spec.model import JobType, ModuleSpec, ParamValue
+from runner.struct import Struct
 
 if TYPE_CHECKING:
     from runner.process.local import Outcome
@@ -93,8 +93,7 @@ def resolve_python(argv: list[str], interpreter: str) -> list[str]:
     return argv
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(Struct):
     """A command ready to start: what it is (for run.json and rerun.sh) and how to run it."""
 
     argv: tuple[str, ...]
@@ -103,8 +102,7 @@ class Launch:
     finish: Callable[[], None] = lambda: None  # after the run, e.g. move staged file outputs
 
 
-@dataclass(frozen=True)
-class LaunchContext:
+class LaunchContext(Struct):
     """What both launchers need to know about one run."""
 
     spec: ModuleSpec

@@ -13,11 +13,11 @@ word which the shell never interprets (no expansion, globbing, splitting or keyw
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from runner.bind.coerce import label
 from runner.errors import BindingError, Location, SpecError
 from runner.spec.model import Input, ModuleSpec, Parameter, ParamValue
+from runner.struct import Struct
 from runner.template.model import (
     CommandTemplate,
     Literal,
@@ -62,8 +62,7 @@ def referenced_inputs(part: Part) -> set[str]:
     return {name for inner in part.parts for name in referenced_inputs(inner)}
 
 
-@dataclass(frozen=True)
-class _Context:
+class _Context(Struct):
     spec: ModuleSpec
     values: Mapping[str, ParamValue]
     input_paths: Mapping[str, str]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from runner.struct import Struct, field
 
 
 class Status(str, enum.Enum):
@@ -17,8 +18,7 @@ class Status(str, enum.Enum):
         return str(self.value)
 
 
-@dataclass(frozen=True)
-class RunResult:
+class RunResult(Struct):
     status: Status
     exit_code: int | None
     outputs: Mapping[str, Path]  # python name -> absolute path

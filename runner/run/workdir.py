@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,12 +13,12 @@ from runner.errors import BindingError
 from runner.files import RUNS_MARKER
 from runner.run.childenv import EnvOverrides
 from runner.spec.model import OutputPort
+from runner.struct import Struct
 
 RUNS_DIR_VARIABLE = "RUNNER_RUNS_DIR"
 
 
-@dataclass(frozen=True)
-class RunDir:
+class RunDir(Struct):
     """Where everything of one run lives. Only paths; creating them is `create_run_dir`'s job."""
 
     root: Path
@@ -69,7 +68,7 @@ def new_run_name(name: str, now: datetime) -> str:
     """`<name>-<time>-<random>`, the name made safe for a folder (module names are free text)."""
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.lower()).strip("_.")
     stamp = now.strftime("%Y%m%d-%H%M%S")
-    return f"{slug or 'run'}-{stamp}-{secrets.token_hex(3)}"
+    return f"{slug or 'run'}-{stamp}-{os.urandom(3).hex()}"
 
 
 def create_run_dir(workdir: Path | None, runs_root: Path, module_name: str) -> RunDir:

@@ -23,9 +23,10 @@ Rules, chosen to match what AzureML uploads (azure-ai-ml's ComponentIgnoreFile):
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from runner.struct import Struct
 
 if TYPE_CHECKING:
     import pathspec
@@ -41,8 +42,7 @@ def always_skipped(name: str, *, is_dir: bool) -> bool:
     return name in (ALWAYS_SKIPPED_DIRS if is_dir else ALWAYS_SKIPPED_FILES)
 
 
-@dataclass(frozen=True)
-class IgnoreLayer:
+class IgnoreLayer(Struct):
     """One ignore file and the snapshot folder its patterns are relative to."""
 
     prefix: str  # snapshot path of the folder holding the file, with a trailing '/'; '' at root
@@ -58,8 +58,7 @@ class IgnoreLayer:
         return result.include
 
 
-@dataclass(frozen=True)
-class IgnoreRules:
+class IgnoreRules(Struct):
     """The ignore files in force at some folder, outermost first."""
 
     layers: tuple[IgnoreLayer, ...] = ()

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from runner.errors import SnapshotError
 from runner.snapshot.model import readlink
 from runner.spec.model import CodeSpec, Include
+from runner.struct import Struct
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct):
     """An additional include, resolved: what it is and where it lands."""
 
     include: Include

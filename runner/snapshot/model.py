@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from runner.struct import Struct
 
 Kind = Literal["file", "symlink", "zip"]
 
@@ -13,8 +14,7 @@ FILE_MODE = 0o644
 EXEC_MODE = 0o755
 
 
-@dataclass(frozen=True)
-class SnapshotEntry:
+class SnapshotEntry(Struct):
     relpath: str  # posix path inside the snapshot (inside the archive, for a zip member)
     source: Path | None  # file to copy; None for generated content (a zip built from a folder)
     mode: int  # normalised: 0o755 if any executable bit, else 0o644 (symlinks, zips: 0o644)
@@ -29,8 +29,7 @@ class SnapshotEntry:
     content: str = ""
 
 
-@dataclass(frozen=True)
-class SnapshotPlan:
+class SnapshotPlan(Struct):
     entries: tuple[SnapshotEntry, ...]  # sorted by relpath
     digest: str  # content digest
     warnings: tuple[str, ...]

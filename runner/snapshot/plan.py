@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import SnapshotError
@@ -56,6 +55,7 @@ from runner.snapshot.model import (
     reason,
 )
 from runner.spec.model import CodeSpec
+from runner.struct import Struct
 
 FileDigest = Callable[[Path], str]
 
@@ -66,8 +66,7 @@ _ZIP_DIGEST_HEADER = b"runner-snapshot-zip/1"
 # ---- planning -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Tree:
+class _Tree(Struct):
     """A source folder placed in the snapshot (or in an archive) under `prefix`."""
 
     root: Path  # real path: every walked path below it is real too
@@ -75,15 +74,13 @@ class _Tree:
     owner: str  # who put it there, to start messages with
 
 
-@dataclass(frozen=True)
-class _Found:
+class _Found(Struct):
     relpath: str
     path: Path
     mode: int
 
 
-@dataclass(frozen=True)
-class _Placed:
+class _Placed(Struct):
     """An entry and the bytes its content contributes to the digest."""
 
     entry: SnapshotEntry

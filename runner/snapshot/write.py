@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.errors import SnapshotError
 from runner.hashing import CHUNK
 from runner.snapshot.model import EXEC_MODE, SnapshotEntry, SnapshotPlan, ancestors, reason
+
+if TYPE_CHECKING:
+    import zipfile
 
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can store: no clock leaks in
 _COPY_WORKERS = 8  # copies wait on I/O, not the GIL; more threads stop paying off soon
@@ -22,6 +24,9 @@ _UNIX = 3  # zip "made by" system; fixed so archives do not depend on the buildi
 def materialize(plan: SnapshotPlan, dest: Path) -> None:
     """Write the snapshot into `dest` (absent or empty). Copies, never links, the user's files:
     the module may change its working folder and must not change the user's sources."""
+    # Imported here, not at the top: a cache hit imports this module and writes no snapshot.
+    from concurrent.futures import ThreadPoolExecutor
+
     _prepare(dest)
     for folder in sorted(ancestors(entry.relpath for entry in plan.entries) - {""}):
         (dest / folder).mkdir(parents=True, exist_ok=True)
@@ -68,6 +73,8 @@ def _write_zip(entry: SnapshotEntry, target: Path) -> None:
     top = entry.relpath.removesuffix(".zip") + "/"
     names = {member.relpath: member for member in entry.members}
     folders = {top} | {folder + "/" for folder in ancestors(names) - {""}}
+    import zipfile  # here, not at the top: few snapshots have a zip, and a cache hit writes none
+
     with zipfile.ZipFile(target, "w") as archive:
         for name in sorted(folders | set(names)):
             member = names.get(name)
@@ -78,6 +85,8 @@ def _write_zip(entry: SnapshotEntry, target: Path) -> None:
 
 
 def _zip_file(archive: zipfile.ZipFile, member: SnapshotEntry, zip_name: str) -> None:
+    import zipfile  # see _write_zip
+
     assert member.source is not None  # members are always files
     info = _zip_info(member.relpath, stat.S_IFREG | member.mode)
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -91,6 +100,8 @@ def _zip_file(archive: zipfile.ZipFile, member: SnapshotEntry, zip_name: str) ->
 
 
 def _zip_info(name: str, st_mode: int) -> zipfile.ZipInfo:
+    import zipfile  # see _write_zip
+
     info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
     info.create_system = _UNIX
     info.external_attr = st_mode << 16

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import difflib
 import keyword
 import os
 import re
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.spec.model import CondaDependencies, EnvironmentSpec, Input, OutputPort, SpecWarning
 from runner.spec.names import python_name
 from runner.spec.source import Document, Node
+from runner.struct import Struct, field
 from runner.template.model import CommandTemplate, Part, Ref, RefKind, Token
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Struct):
     """One load: the document and the warnings gathered so far."""
 
     doc: Document
@@ -47,6 +45,8 @@ def fields(
     folded = {k.lower() for k in known} if ignore_case else set(known)
     for key, child in found.items():
         if (key.lower() if ignore_case else key) not in folded:
+            import difflib  # here: about 1 ms to import, for error messages only
+
             close = difflib.get_close_matches(key, list(known), n=1)
             guess = f" (did you mean '{close[0]}'?)" if close else ""
             ctx.warn(child, f"unknown key '{key}' is ignored{guess}")
@@ -146,8 +146,7 @@ def python_name_of(name_node: Node, name: str, override: Node | None, hint: str)
     return derived
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(Struct):
     """An input or output with the node that declared it, to name both places of a clash."""
 
     item: Input | OutputPort
@@ -173,8 +172,7 @@ def check_unique(declared: Sequence[Declared], hint: str) -> None:
             )
 
 
-@dataclass(frozen=True)
-class Interface:
+class Interface(Struct):
     """Declared inputs and outputs, looked up by original or python name."""
 
     inputs: tuple[Input, ...]
@@ -223,14 +221,15 @@ def check_refs(node: Node, template: CommandTemplate, interface: Interface) -> N
 
 # ---- environments -------------------------------------------------------------------------
 
-_NAMED_ENV = re.compile(r"azureml:(//.+|[^:@/\s]+(:[^:@/\s]+|@[^:@/\s]+))")
+# A pattern, compiled by `re` on first use: few specs name an environment.
+_NAMED_ENV = r"azureml:(//.+|[^:@/\s]+(:[^:@/\s]+|@[^:@/\s]+))"
 _OS_NAMES = ("linux", "windows")
 
 
 def named_environment(node: Node, system: str = "linux") -> EnvironmentSpec:
     """A registered environment reference, kept to be resolved against local definitions."""
     text = node.string().strip()
-    if not _NAMED_ENV.fullmatch(text):
+    if not re.fullmatch(_NAMED_ENV, text):
         raise node.expected(
             "azureml:<name>:<version>, azureml:<name>@latest or azureml://registries/...",
             "or describe the environment inline (image, conda file)",

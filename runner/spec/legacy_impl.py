@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from runner.spec.common import (
     Context,
@@ -34,6 +33,7 @@ from runner.spec.model import (
     ParallelSpec,
 )
 from runner.spec.source import Node
+from runner.struct import Struct
 from runner.template.model import CommandTemplate, Literal, OptionalGroup, Part, Ref, RefKind, Token
 
 _KINDS = ("container", "parallel", "hdinsight")
@@ -64,8 +64,7 @@ _DEPRECATED_INCLUDES = (
 )
 
 
-@dataclass(frozen=True)
-class Implementation:
+class Implementation(Struct):
     command: CommandTemplate
     environment: EnvironmentSpec
     code: CodeSpec

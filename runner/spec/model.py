@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.struct import Struct, field
 from runner.template.model import CommandTemplate
 
 
@@ -65,22 +65,19 @@ WILDCARD_PORT_TYPES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Enabler:
+class Enabler(Struct):
     """An enum option that switches a child parameter on: `parent` must equal `option`."""
 
     parent: str  # original name of the parent Enum parameter
     option: str
 
 
-@dataclass(frozen=True)
-class EnumOption:
+class EnumOption(Struct):
     value: str
     children: tuple[str, ...] = ()  # original names of the child parameters it enables
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(Struct):
     """A typed value (String, Integer, Float, Boolean, Enum) rendered into the command."""
 
     name: str
@@ -99,8 +96,7 @@ class Parameter:
         return tuple(option.value for option in self.options)
 
 
-@dataclass(frozen=True)
-class InputPort:
+class InputPort(Struct):
     """A data input: a file or folder path handed to the command."""
 
     name: str
@@ -117,8 +113,7 @@ class InputPort:
         return all(t.lower() in FILE_PORT_TYPES for t in self.types)
 
 
-@dataclass(frozen=True)
-class OutputPort:
+class OutputPort(Struct):
     name: str
     python_name: str
     types: tuple[str, ...]
@@ -136,8 +131,7 @@ Input = InputPort | Parameter
 # ---- environment --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CondaDependencies:
+class CondaDependencies(Struct):
     """A conda environment definition, parsed at load time (file contents read then)."""
 
     name: str | None = None
@@ -154,14 +148,12 @@ class CondaDependencies:
         return None
 
 
-@dataclass(frozen=True)
-class DockerBuild:
+class DockerBuild(Struct):
     context: Path
     dockerfile: str = "Dockerfile"
 
 
-@dataclass(frozen=True)
-class EnvironmentSpec:
+class EnvironmentSpec(Struct):
     """What a module needs to run in. All empty means: the host interpreter as is."""
 
     image: str | None = None  # docker image used as is
@@ -180,16 +172,14 @@ class EnvironmentSpec:
 # ---- code snapshot ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Include:
+class Include(Struct):
     """One additional include as written, with where it was written (for error messages)."""
 
     path: str  # relative to the spec's folder
     origin: str  # e.g. "train.additional_includes:3" or "additional_includes[1]"
 
 
-@dataclass(frozen=True)
-class CodeSpec:
+class CodeSpec(Struct):
     spec_dir: Path  # absolute folder holding the spec file
     base: Path  # absolute snapshot base: a folder, or a single file for v2 `code: ./x.py`
     is_single_file: bool = False
@@ -199,8 +189,7 @@ class CodeSpec:
 # ---- job kinds ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ParallelSpec:
+class ParallelSpec(Struct):
     input_data: tuple[str, ...]  # input names whose files feed run(mini_batch)
     output_data: str  # output name receiving the results
     entry: str  # script path relative to the snapshot root
@@ -209,15 +198,13 @@ class ParallelSpec:
     error_threshold: int = -1  # number of failed items tolerated; -1: all
 
 
-@dataclass(frozen=True)
-class Distribution:
+class Distribution(Struct):
     type: str  # mpi, pytorch, tensorflow, torch.distributed
     process_count: int = 1
     additional_arguments: str = ""
 
 
-@dataclass(frozen=True)
-class Resources:
+class Resources(Struct):
     instance_count: int = 1
     shm_size: str | None = None
     docker_args: str | None = None
@@ -227,8 +214,7 @@ class Resources:
 # ---- the module ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SpecWarning:
+class SpecWarning(Struct):
     where: str
     message: str
 
@@ -236,8 +222,7 @@ class SpecWarning:
         return f"{self.where}: {self.message}"
 
 
-@dataclass(frozen=True)
-class DataType:
+class DataType(Struct):
     """A registered port type a module uses, as found when the module was resolved against a
     registry (runner.registry): its ancestors, and the kind it inherits from a built-in one."""
 
@@ -246,8 +231,7 @@ class DataType:
     kind: str | None = None  # "file", "folder" or "either"; None: the built-in rule (port_kind)
 
 
-@dataclass(frozen=True)
-class ModuleSpec:
+class ModuleSpec(Struct):
     source: Path  # absolute path of the spec file
     generation: Generation
     name: str

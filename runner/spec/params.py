@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from runner.spec.common import Context, opt_bool, opt_text, present
 from runner.spec.model import Enabler, EnumOption, InputPort, Parameter, ParamType, ParamValue
 from runner.spec.source import Node
+from runner.struct import Struct
 
 
 def typed_value(node: Node, ptype: ParamType) -> ParamValue:
@@ -39,8 +39,7 @@ def check_distinct_options(node: Node, values: Sequence[str]) -> None:
             raise node.items()[i].error(f"option '{value}' is listed twice")
 
 
-@dataclass(frozen=True)
-class ParamDecl:
+class ParamDecl(Struct):
     """What a loader knows of a parameter before its default and bounds are read."""
 
     name: str

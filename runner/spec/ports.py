@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from runner.spec.common import (
     Context,
@@ -20,13 +19,13 @@ from runner.spec.files import is_remote
 from runner.spec.model import EnumOption, InputPort, OutputPort, Parameter, ParamType
 from runner.spec.params import ParamDecl, enum_options, parameter, port, port_types
 from runner.spec.source import Node
+from runner.struct import Struct
 
 _NAME_HINT = "inputs and outputs are addressed by name or python name: rename one"
 _PYTHON_HINT = "use letters, digits and '_' in the name"
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(Struct):
     """How one generation writes its interface."""
 
     param_types: Mapping[str, ParamType]  # lowercase type name -> parameter type

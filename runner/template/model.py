@@ -7,7 +7,8 @@ bash, the shell reading of the source (`ShellItem`s) with each placeholder's quo
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from runner.struct import Struct
 
 
 class RefKind(enum.Enum):
@@ -17,13 +18,11 @@ class RefKind(enum.Enum):
     OUTPUT = "output"  # {outputs.y} / {outputPath: Y}
 
 
-@dataclass(frozen=True)
-class Literal:
+class Literal(Struct):
     text: str
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(Struct):
     kind: RefKind
     name: str  # the name as written in the template (original or python name)
 
@@ -31,15 +30,13 @@ class Ref:
 Segment = Literal | Ref
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(Struct):
     """One argv element: its segments are concatenated after substitution."""
 
     segments: tuple[Segment, ...]
 
 
-@dataclass(frozen=True)
-class OptionalGroup:
+class OptionalGroup(Struct):
     """Emitted only when every optional input it references has a value."""
 
     parts: tuple[Part, ...]
@@ -57,22 +54,19 @@ class Quoting(enum.Enum):
     ANSI_C = "ansi-c"  # $'...'
 
 
-@dataclass(frozen=True)
-class ShellRef:
+class ShellRef(Struct):
     ref: Ref
     quoting: Quoting
 
 
-@dataclass(frozen=True)
-class ShellWord:
+class ShellWord(Struct):
     """One shell word: source text (quotes kept) and placeholders. Like a `Token`, it is
     dropped whole when an optional input in it has no value."""
 
     pieces: tuple[str | ShellRef, ...]
 
 
-@dataclass(frozen=True)
-class ShellGroup:
+class ShellGroup(Struct):
     """An optional group in a shell command: its source without the brackets."""
 
     items: tuple[ShellItem, ...]
@@ -82,8 +76,7 @@ class ShellGroup:
 ShellItem = str | ShellWord | ShellGroup
 
 
-@dataclass(frozen=True)
-class CommandTemplate:
+class CommandTemplate(Struct):
     parts: tuple[Part, ...]
     source: str = ""  # the template as written, for display
     # Set when a 2.0 / CLI v2 command uses shell syntax (`&&`, `>`, `$HOME`, `*.csv`): the

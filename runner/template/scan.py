@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from runner.struct import Struct
 from runner.template.model import Literal, OptionalGroup, Part, Ref, RefKind, Segment, Token
 from runner.template.syntax import (
     DQUOTE_ESCAPABLE,
@@ -33,8 +33,7 @@ _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 # ---- the scanner --------------------------------------------------------------------------
 
 
-@dataclass
-class _Group:
+class _Group(Struct, frozen=False):
     """A group being filled: where its opening bracket is, and its parts so far."""
 
     offset: int

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass
 
+from runner.struct import Struct
 from runner.template.model import Ref
 
 TemplateStyle = typing.Literal["component2", "cli_v2"]
@@ -60,20 +60,17 @@ def syntax_error(
 # agrees with it on every placeholder, escape and group bracket instead of deciding again.
 
 
-@dataclass(frozen=True)
-class RefUnit:
+class RefUnit(Struct):
     end: int
     ref: Ref
 
 
-@dataclass(frozen=True)
-class EscapeUnit:
+class EscapeUnit(Struct):
     end: int
     text: str  # the one bracket or brace the escape stands for
 
 
-@dataclass(frozen=True)
-class BracketUnit:
+class BracketUnit(Struct):
     end: int
     opens: bool
 

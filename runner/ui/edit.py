@@ -14,7 +14,6 @@ import io
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -28,6 +27,7 @@ from runner.pipeline.validate import check
 from runner.spec.common import absolute
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
+from runner.struct import Struct
 
 _PARENT_OUTPUT = re.compile(r"\$\{\{\s*parent\.outputs\.([\w-]+)\s*\}\}")
 _JOB_OUTPUT = re.compile(r"\$\{\{\s*parent\.jobs\.([\w-]+)\.outputs\.")
@@ -41,8 +41,7 @@ jobs: {{}}
 Value = str | int | float | bool
 
 
-@dataclass(frozen=True)
-class StepEdit:
+class StepEdit(Struct):
     """One step as the page has it: its module's spec file and every input written for it
     (python names; `${{...}}` text for bindings)."""
 
@@ -51,8 +50,7 @@ class StepEdit:
     inputs: Mapping[str, Value]
 
 
-@dataclass(frozen=True)
-class Saved:
+class Saved(Struct):
     path: Path
     text: str
     problems: tuple[str, ...]

@@ -17,16 +17,15 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import UsageError
+from runner.struct import Struct
 
 OUTPUT_LIMIT = 64 * 1024  # the end of a job's output the page is sent
 
 
-@dataclass(frozen=True)
-class RunRequest:
+class RunRequest(Struct):
     """What a button asks for: the whole pipeline, from a step on, or one step forced."""
 
     pipeline: Path

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import RunnerError
 from runner.files import is_runner_folder
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
+from runner.struct import Struct
 
 # Folders never searched for specs (besides hidden ones and runner's own: runs, caches).
 _SKIP = frozenset({"node_modules", "__pycache__", "site-packages"})
@@ -25,8 +25,7 @@ _MARKERS = ("amlModuleIdentifier", "CommandComponent", "ParallelComponent", "typ
 SCAN_LIMIT = 2000  # files looked at per scan: a huge folder must not stall the page
 
 
-@dataclass(frozen=True)
-class PaletteModule:
+class PaletteModule(Struct):
     path: Path  # the spec file: the module's identity in the page
     name: str
     display_name: str

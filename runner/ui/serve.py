@@ -8,7 +8,6 @@ import tempfile
 import threading
 import webbrowser
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
@@ -17,6 +16,7 @@ import uvicorn
 
 from runner.errors import UsageError
 from runner.run.workdir import default_runs_root
+from runner.struct import Struct
 from runner.ui.app import create_app
 from runner.ui.security import new_token
 from runner.ui.workspace import Workspace
@@ -25,8 +25,7 @@ DEFAULT_PORT = 8765
 PORT_TRIES = 20  # the default port taken: the next free one (an explicit --port is exact)
 
 
-@dataclass(frozen=True)
-class ServeOptions:
+class ServeOptions(Struct):
     host: str = "127.0.0.1"
     port: int | None = None  # None: DEFAULT_PORT or the next free one
     open_browser: bool = True

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from runner.env.docker import DockerBackend
 from runner.env.store import EnvStore
 from runner.errors import EnvironmentBuildError
 from runner.spec.model import CondaDependencies, DockerBuild, EnvironmentSpec
+from runner.struct import replace
 
 pytestmark = pytest.mark.docker
 

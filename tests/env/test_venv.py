@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from runner.env.store import EnvStore
 from runner.env.venv import REQUIREMENTS_FILE, VenvBackend, failing_requirements, uv_environ
 from runner.errors import EnvironmentBuildError
 from runner.spec.model import CondaDependencies, EnvironmentSpec
+from runner.struct import replace
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from registry_helpers import Cli, Json, MakeModule
 
+from runner.registry.sources import GIT_REPOSITORY_VARIABLES
+
 
 def listed(run_json: Json) -> dict[str, dict[str, object]]:
     modules = run_json("module", "list", "--all")["modules"]
@@ -197,11 +199,15 @@ def test_a_file_that_is_not_a_zip_is_refused(run_cli: Cli, tmp_path: Path) -> No
 
 
 def git(repo: Path, *args: str) -> str:
+    # The tests' own repositories, whatever repository the test session runs in (a hook or
+    # `git rebase -x` exports GIT_DIR: it must not reach the project's own .git).
+    env = {k: v for k, v in os.environ.items() if k not in GIT_REPOSITORY_VARIABLES}
     done = subprocess.run(
         ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return done.stdout.strip()
 
@@ -246,6 +252,26 @@ def test_register_from_git_at_a_ref_and_subfolder(
         assert code == 0, err
         outputs = __import__("json").loads(out)["outputs"]
         assert Path(outputs["out"], "said.txt").read_text() == said
+
+
+def test_register_from_git_inside_a_git_hook(
+    repository: Path, run_json: Json, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hook (or `git rebase -x`) exports GIT_DIR and GIT_WORK_TREE for its own repository:
+    the clone and checkout must still act on the source, and leave that repository alone."""
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    git(outer, "init", "--quiet")
+    before = (outer / ".git" / "config").read_text()
+    monkeypatch.setenv("GIT_DIR", str(outer / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(outer))
+    done = run_json(
+        "module", "register", repository, "--ref", "v1", "--subdir", "modules/echo/module"
+    )
+    assert done["version"] == "1.0.0"
+    assert (outer / ".git" / "config").read_text() == before
+    assert not any((outer / ".git" / "refs" / "tags").iterdir())
+    assert not (outer / ".git" / "index").exists()
 
 
 def test_git_sources_that_fail_are_refused(

@@ -341,3 +341,29 @@ def test_history_keeps_the_last_runs(counter: Counter, monkeypatch: pytest.Monke
     assert len(runs) == 2
     # The latest run is the one explain compares with.
     assert counter.explain(ratio="0.6") == ["parameter ratio: 0.5 -> 0.6"]
+
+
+def test_steps_of_one_module_record_their_runs_at_once(counter: Counter, tmp_path: Path) -> None:
+    import threading
+
+    from runner.run.history import record_last_run
+    from runner.run.key import KeyParts
+
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def record(n: int) -> None:
+        parts = KeyParts(f"m{n}", ("x",), {}, {}, "", "env", {})
+        barrier.wait()
+        try:
+            record_last_run(tmp_path / "cache", counter.module.spec, parts, "succeeded")
+        except BaseException as exc:  # the race this test is about
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(list((tmp_path / "cache" / "history").glob("*/*.json"))) == 8
