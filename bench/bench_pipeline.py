@@ -1,11 +1,16 @@
-"""Pipelines: the SAR sample's cached re-run against its first run, and runner's per-step
-overhead on a 20-step chain of trivial modules against the same 20 commands in a shell loop.
+"""Pipelines: the SAR sample's cached re-run against its first run, and runner's own cost per
+step on chains of trivial steps (`python -c pass`), cached and executed, up to 1,000 steps.
 
-    python bench/bench_pipeline.py            # both
-    python bench/bench_pipeline.py --steps 10 # a shorter chain
+    python bench/bench_pipeline.py                       # SAR + chains of 1, 20, 100, 1000 steps
+    python bench/bench_pipeline.py --skip-sar --steps 20 100
 
-Prints times and ratios measured in this run; asserts behaviour (every step of the re-run is
-cached), never time.
+Every figure is a whole `runner pipeline run` process, the best of the rounds (the machine may
+be shared: the minimum is what the work itself costs). A step's cost is the slope between a
+chain of N steps and a chain of 1 (so the process's start-up is not counted); an executed
+step's overhead is that slope less what its child costs alone (`python -c pass`, measured in
+the same run). Prints times and ratios measured in this run; asserts behaviour (every step of
+a re-run is cached, every forced step executed), never time. Bytecode is allowed to be
+written and used, as users have it (PYTHONDONTWRITEBYTECODE is removed from the environment).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from runner.clock import parse_iso
+
 REPO = Path(__file__).resolve().parent.parent
 SAR = REPO / "samples" / "sar" / "pipeline.yml"
 
@@ -33,15 +40,16 @@ inputs:
   tag: {type: Integer}
 outputs:
   out: {type: AnyDirectory}
-command: python relay.py {outputs.out} {inputs.tag} [{inputs.source}]
+command: python -c pass {outputs.out} {inputs.tag} [{inputs.source}]
 """
-RELAY = """\
-import sys
-from pathlib import Path
-out, tag = Path(sys.argv[1]), sys.argv[2]
-before = Path(sys.argv[3], "n").read_text() if len(sys.argv) > 3 else ""
-(out / "n").write_text(before + tag + "\\n")
-"""
+
+
+def environment(cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(RUNNER_CACHE_DIR=str(cache), RUNNER_ENV="host")
+    # `python` in the steps is this interpreter, as for the baseline below.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
@@ -57,19 +65,16 @@ def runner_argv(pipeline: Path, runs: Path, *extra: str) -> list[str]:
             str(runs), *extra]  # fmt: skip
 
 
-def last_record(runs: Path) -> dict[str, object]:
+def statuses(runs: Path) -> set[str]:
     record = max(runs.glob("*/pipeline.json"), key=lambda p: p.stat().st_mtime)
-    data: dict[str, object] = json.loads(record.read_text())
-    return data
+    return {step["status"] for step in json.loads(record.read_text())["steps"].values()}
 
 
 def bench_sar(root: Path, rounds: int) -> None:
-    env = {**os.environ, "RUNNER_CACHE_DIR": str(root / "cache")}
+    env = environment(root / "cache")
     first = timed(runner_argv(SAR, root / "runs"), env)
     reruns = [timed(runner_argv(SAR, root / "runs"), env) for _ in range(rounds)]
-    steps = last_record(root / "runs")["steps"]
-    assert isinstance(steps, dict)
-    assert {step["status"] for step in steps.values()} == {"cached"}, steps
+    assert statuses(root / "runs") == {"cached"}
     rerun = statistics.median(reruns)
     print("SAR pipeline (7 steps), whole `runner pipeline run` process:")
     print(f"  first run (builds the venv, runs every step)  {first * 1000:9.0f} ms")
@@ -77,49 +82,85 @@ def bench_sar(root: Path, rounds: int) -> None:
           f"   first/re-run = {first / rerun:.1f}x")  # fmt: skip
 
 
-def bench_chain(root: Path, steps: int, rounds: int) -> None:
-    modules = root / "chain"
-    modules.mkdir()
-    (modules / "relay.yaml").write_text(STEP)
-    (modules / "relay.py").write_text(RELAY)
+def chain(folder: Path, steps: int) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "relay.yaml").write_text(STEP)
     jobs = []
     for i in range(steps):
         source = f"\n      source: ${{{{parent.jobs.s{i - 1}.outputs.out}}}}" if i else ""
         jobs.append(f"  s{i}:\n    component: ./relay.yaml\n    inputs:\n      tag: {i}{source}")
-    pipeline = modules / "chain.yml"
+    pipeline = folder / "chain.yml"
     pipeline.write_text("type: pipeline\nname: chain\njobs:\n" + "\n".join(jobs) + "\n")
+    return pipeline
 
-    # The same commands by hand: one python process per step, each reading the previous output.
-    script = ["set -e", f"cd {modules}"]
-    for i in range(steps):
-        source = f" {root}/sh/o{i - 1}" if i else ""
-        script += [f"mkdir -p {root}/sh/o{i}", f"python relay.py {root}/sh/o{i} {i}{source}"]
-    shell = ["bash", "-c", "\n".join(script)]
-    env = {**os.environ, "RUNNER_CACHE_DIR": str(root / "cache"), "RUNNER_ENV": "host"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    by_hand = statistics.median(timed(shell, env) for _ in range(rounds))
-    misses = []
-    for n in range(rounds):
-        # --force on every step: each round really runs all of them (a fresh cache is not
-        # needed, and the stat memo stays warm as in a user's edit-run loop).
-        forced = [arg for i in range(steps) for arg in ("--force", f"s{i}")]
-        misses.append(timed(runner_argv(pipeline, root / f"runs{n}", *forced), env))
-    cached = statistics.median(
-        timed(runner_argv(pipeline, root / "runs-cached"), env) for _ in range(rounds)
-    )
-    run = statistics.median(misses)
-    per_step = (run - by_hand) / steps * 1000
-    print(f"{steps}-step chain of trivial modules, median of {rounds}:")
-    print(f"  plain shell loop running the {steps} commands   {by_hand * 1000:9.0f} ms")
-    print(f"  runner, every step executed                  {run * 1000:9.0f} ms"
-          f"   ratio {run / by_hand:.2f}x, overhead {per_step:+.1f} ms per step")  # fmt: skip
-    print(f"  runner, every step cached                    {cached * 1000:9.0f} ms"
-          f"   {cached * 1000 / steps:.1f} ms per step, whole process included")  # fmt: skip
+
+def chain_times(root: Path, steps: int, rounds: int) -> tuple[float, float]:
+    """Whole-process time of a `steps`-step chain (best of `rounds`): every step executed (the
+    stat memo warm, as in a user's edit-run loop), and all cached."""
+    pipeline = chain(root / f"chain{steps}", steps)
+    env = environment(root / "cache")
+    forced = [arg for i in range(steps) for arg in ("--force", f"s{i}")]
+    runs = root / f"runs{steps}"
+    timed(runner_argv(pipeline, runs), env)  # the first run: fills the cache and the memo
+    executed, cached = [], []
+    for _ in range(rounds):
+        executed.append(timed(runner_argv(pipeline, runs, *forced), env))
+        assert statuses(runs) == {"succeeded"}
+        TENTHS["executed"] = tenths(runs, "running")
+        cached.append(timed(runner_argv(pipeline, runs), env))
+        assert statuses(runs) == {"cached"}
+        TENTHS["cached"] = tenths(runs, "cached")
+    return min(executed), min(cached)
+
+
+# The last run's per-step time in its first and last tenth of steps, by kind of run.
+TENTHS: dict[str, tuple[float, float]] = {}
+
+
+def tenths(runs: Path, status: str) -> tuple[float, float]:
+    """Seconds per step in the first and the last tenth of the latest run with steps in
+    `status`: within one run, so a load that comes and goes weighs on both alike."""
+    latest = max(runs.glob("*/events.jsonl"), key=lambda p: p.stat().st_mtime)
+    events = [json.loads(line) for line in latest.read_text().splitlines()]
+    starts = [parse_iso(e["at"]) for e in events if e.get("status") == "running"]
+    if status == "cached":  # a cached step has no running event: its end marks it
+        starts = [parse_iso(e["at"]) for e in events if e.get("status") == "cached"]
+    tenth = max(2, len(starts) // 10)
+    first, last = starts[:tenth], starts[-tenth:]
+    return (first[-1] - first[0]) / (tenth - 1), (last[-1] - last[0]) / (tenth - 1)
+
+
+def bench_chains(root: Path, lengths: list[int], rounds: int) -> None:
+    env = environment(root / "cache")
+    child = min(timed([sys.executable, "-c", "pass"], env) for _ in range(max(10, rounds * 3)))
+    exec1, cached1 = chain_times(root, 1, rounds * 3)
+    print(f"chains of trivial steps (`python -c pass`), whole process, best of {rounds}:")
+    print(f"  `python -c pass` alone (the child's own time)  {child * 1000:8.1f} ms")
+    print(f"  1 step: executed {exec1 * 1000:.0f} ms, cached {cached1 * 1000:.0f} ms")
+    print("  steps    executed   per step   beyond child     cached   per step")
+    slopes: list[tuple[float, float]] = []
+    for steps in lengths:
+        executed, cached = chain_times(root, steps, rounds)
+        per_exec = (executed - exec1) / (steps - 1)
+        per_cached = (cached - cached1) / (steps - 1)
+        slopes.append((per_exec, per_cached))
+        row = f"  {steps:5d} {executed * 1000:10.0f} ms {per_exec * 1000:7.1f} ms"
+        row += f" {(per_exec - child) * 1000:+9.1f} ms {cached * 1000:9.0f} ms"
+        print(f"{row} {per_cached * 1000:7.2f} ms")
+    if len(slopes) > 1:
+        (exec_first, cached_first), (exec_last, cached_last) = slopes[0], slopes[-1]
+        executed_ratio, cached_ratio = exec_last / exec_first, cached_last / cached_first
+        print(f"  per-step cost at {lengths[-1]} steps / at {lengths[0]} steps (1.0 = linear):"
+              f" executed {executed_ratio:.2f}x, cached {cached_ratio:.2f}x")  # fmt: skip
+    (exec_head, exec_tail), (cached_head, cached_tail) = TENTHS["executed"], TENTHS["cached"]
+    executed_growth, cached_growth = exec_tail / exec_head, cached_tail / cached_head
+    print(f"  within one {lengths[-1]}-step run, last tenth / first tenth of its steps:"
+          f" executed {executed_growth:.2f}x, cached {cached_growth:.2f}x")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, nargs="+", default=[20, 100, 1000])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-sar", action="store_true")
     args = parser.parse_args()
@@ -127,7 +168,7 @@ def main() -> None:
         root = Path(scratch)
         if not args.skip_sar:
             bench_sar(root / "sar", args.rounds)
-        bench_chain(root, args.steps, args.rounds)
+        bench_chains(root, sorted(n for n in args.steps if n > 1), args.rounds)
 
 
 if __name__ == "__main__":

@@ -66,12 +66,9 @@ class TreeDigest(Struct):
     bytes_read: int
 
 
-class _Pending(Struct):
-    """A regular file found by the walk whose content digest is still to be found."""
-
-    relpath: str
-    path: str
-    st: os.stat_result
+# A regular file found by the walk whose content digest is still to be found:
+# its relpath, its real path, its stat (plain tuples: there may be a great many).
+Pending = tuple[str, str, os.stat_result]
 
 
 def digest_path(path: Path, state: StateDB | None = None) -> TreeDigest:
@@ -83,17 +80,27 @@ def digest_path(path: Path, state: StateDB | None = None) -> TreeDigest:
     """
     # Taken before any stat: a write after this instant is sure to change what we memoise.
     observed_ns = time.time_ns()
+    return finish(walk(path), state, observed_ns)
+
+
+def walk(path: Path) -> Walk:
+    """List a file or a tree without reading any file (see the module docstring)."""
     root = os.path.realpath(path)
     root_st = Path(root).stat()
-    walk = _Walk(root)
+    found = Walk(root)
     if stat.S_ISDIR(root_st.st_mode):
-        walk.directory(root, "", {(root_st.st_dev, root_st.st_ino): ""})
+        found.directory(root, "", {(root_st.st_dev, root_st.st_ino): ""})
     elif stat.S_ISREG(root_st.st_mode):
-        walk.pending.append(_Pending("", root, root_st))
+        found.pending.append(("", root, root_st))
     else:
-        walk.entries.append(FileDigest("", 0, 0, "", "special"))
-    files, bytes_read = _digest_contents(walk.pending, state, observed_ns)
-    entries = tuple(sorted([*walk.entries, *files], key=attrgetter("relpath")))
+        found.entries.append(FileDigest("", 0, 0, "", "special"))
+    return found
+
+
+def finish(found: Walk, state: StateDB | None, observed_ns: int) -> TreeDigest:
+    """The digest of a walked tree: its files' contents from the memo, or read."""
+    files, bytes_read = _digest_contents(found.pending, state, observed_ns)
+    entries = tuple(sorted([*found.entries, *files], key=attrgetter("relpath")))
     return TreeDigest(tree_digest(entries), entries, bytes_read)
 
 
@@ -117,7 +124,7 @@ _Ancestors = dict[tuple[int, int], str]
 _Listing = tuple[str, str, _Ancestors]
 
 
-class _Walk:
+class Walk:
     """Lists a tree without reading any file: directories and links become entries at once,
     regular files are left pending for the memo."""
 
@@ -125,17 +132,23 @@ class _Walk:
         self.root = root
         self.root_prefix = root.rstrip(os.sep) + os.sep
         self.entries: list[FileDigest] = []
-        self.pending: list[_Pending] = []
+        self.pending: list[Pending] = []
 
     def directory(self, path: str, relpath: str, ancestors: _Ancestors) -> None:
         # Iterative on purpose: deep trees must not hit the recursion limit.
         stack = [(path, relpath, ancestors)]
+        pending = self.pending
         while stack:
             path, relpath, ancestors = stack.pop()
+            prefix = f"{relpath}/" if relpath else ""
             with os.scandir(path) as listing:
                 for entry in listing:
-                    rel = f"{relpath}/{entry.name}" if relpath else entry.name
-                    child = self._entry(entry, rel, ancestors)
+                    # Regular files first and inline: they are nearly all of a big tree.
+                    if entry.is_file(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        pending.append((prefix + entry.name, entry.path, st))
+                        continue
+                    child = self._entry(entry, prefix + entry.name, ancestors)
                     if child is not None:
                         stack.append(child)
 
@@ -144,7 +157,7 @@ class _Walk:
         if entry.is_symlink():
             return self._link(entry.path, rel, ancestors)
         if entry.is_file(follow_symlinks=False):
-            self.pending.append(_Pending(rel, entry.path, entry.stat(follow_symlinks=False)))
+            self.pending.append((rel, entry.path, entry.stat(follow_symlinks=False)))
             return None
         if entry.is_dir(follow_symlinks=False):
             return self._dir(entry.path, rel, entry.stat(follow_symlinks=False), ancestors)
@@ -174,7 +187,7 @@ class _Walk:
             self.entries.append(_link_entry(rel, "dangling:" + os.readlink(path)))  # noqa: PTH115
             return None
         if stat.S_ISREG(st.st_mode):
-            self.pending.append(_Pending(rel, target, st))
+            self.pending.append((rel, target, st))
             return None
         if stat.S_ISDIR(st.st_mode):
             return self._dir(target, rel, st, ancestors)
@@ -188,7 +201,7 @@ def _link_entry(relpath: str, target: str) -> FileDigest:
 
 
 def _digest_contents(
-    pending: list[_Pending], state: StateDB | None, observed_ns: int
+    pending: list[Pending], state: StateDB | None, observed_ns: int
 ) -> tuple[list[FileDigest], int]:
     """Content digests of regular files: from the memo where it vouches, else read (and then
     memoised in one batch)."""
@@ -196,21 +209,57 @@ def _digest_contents(
     fresh: list[tuple[os.stat_result, str]] = []
     buffer: memoryview | None = None
     bytes_read = 0
-    memos = state.lookup_many([item.st for item in pending]) if state else [None] * len(pending)
-    for item, memo in zip(pending, memos, strict=True):
+    memos = (
+        state.lookup_many([st for _, _, st in pending])
+        if state is not None
+        else [None] * len(pending)
+    )
+    for (relpath, path, st), memo in zip(pending, memos, strict=True):
         digest = memo
         if digest is None:
             buffer = read_buffer() if buffer is None else buffer
-            digest, count = _hash_file(item.path, buffer)
+            digest, count = _hash_file(path, buffer)
             bytes_read += count
-            fresh.append((item.st, digest))
-        mode = normalise_mode(item.st.st_mode)
-        files.append(FileDigest(item.relpath, item.st.st_size, mode, digest))
+            fresh.append((st, digest))
+        files.append(FileDigest(relpath, st.st_size, normalise_mode(st.st_mode), digest))
     if state is not None:
         state.add_bytes_read(bytes_read)
         if fresh:
             state.record_many(fresh, observed_ns=observed_ns)
     return files, bytes_read
+
+
+def confirm_contents(
+    items: list[tuple[str, os.stat_result, str]], state: StateDB, observed_ns: int
+) -> list[str]:
+    """The paths among `(path, stat, expected digest)` whose content is not the expected one.
+
+    The memo vouches for a file only for exactly the stat it recorded (inode, size, mtime and
+    ctime, which no one can set back by hand): any other stat means the file is read and
+    digested again before anyone relies on it. What checks out is memoised, so the next check
+    reads nothing. `observed_ns` is the time taken before the stats (see `StateDB.record_many`).
+    """
+    memos = state.lookup_many([st for _, st, _ in items])
+    wrong: list[str] = []
+    confirmed: list[tuple[os.stat_result, str]] = []
+    buffer: memoryview | None = None
+    for (path, st, expected), memo in zip(items, memos, strict=True):
+        if memo == expected:
+            continue
+        buffer = read_buffer() if buffer is None else buffer
+        try:
+            digest, count = _hash_file(path, buffer)
+        except OSError:
+            wrong.append(path)
+            continue
+        state.add_bytes_read(count)
+        if digest == expected:
+            confirmed.append((st, digest))
+        else:
+            wrong.append(path)
+    if confirmed:
+        state.record_many(confirmed, observed_ns=observed_ns)
+    return wrong
 
 
 def read_buffer(size: int = CHUNK) -> memoryview:

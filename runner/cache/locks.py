@@ -1,6 +1,6 @@
 """The store's locks: one per key for single flight, and one shared/exclusive sweep lock.
 
-- A key lock (filelock, i.e. flock on locks/<key>.lock) is held while a step of that key runs,
+- A key lock (flock on locks/<key>.lock) is held while a step of that key runs,
   so two identical runs execute once. Different keys never wait for each other, and nothing
   store-wide is held while a step runs. Locks are reentrant per thread within one store, so
   `lookup` can repair a damaged entry while its caller holds the key. Lock files are never
@@ -20,52 +20,103 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import filelock
 
 _POLL_S = 0.05
 
 
+class LockTimeout(OSError):
+    """A lock file stayed busy for longer than the caller was willing to wait."""
+
+
 class KeyLocks:
-    """The per-key locks of one store."""
+    """The per-key locks of one store: flock on locks/<key>.lock, reentrant per thread.
+
+    Each thread takes a key with its own open file description, so two threads of one process
+    exclude each other exactly as two processes do; a thread that holds a key takes it again
+    for free (lookup repairing an entry while its caller holds the key).
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._locks: dict[str, filelock.FileLock] = {}
-        self._guard = threading.Lock()
+        self._mine = threading.local()
 
-    def _lock(self, key: str) -> filelock.FileLock:
-        with self._guard:
-            lock = self._locks.get(key)
-            if lock is None:
-                import filelock  # on a miss only: a cache hit takes no lock
+    def _held(self) -> dict[str, int]:
+        """This thread's keys and how deep each is taken."""
+        held: dict[str, int] | None = getattr(self._mine, "held", None)
+        if held is None:
+            held = self._mine.held = {}
+        return held
 
-                lock = self._locks[key] = filelock.FileLock(self.folder / f"{key}.lock")
-            return lock
+    @contextmanager
+    def _taken(self, key: str, blocking: bool) -> Iterator[bool]:
+        held = self._held()
+        if key in held:
+            held[key] += 1
+            try:
+                yield True
+            finally:
+                held[key] -= 1
+            return
+        fd = os.open(self.folder / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            held[key] = 1
+            try:
+                yield True
+            finally:
+                del held[key]
+        finally:
+            os.close(fd)  # releases the lock
 
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
         """Wait as long as it takes: the holder is running the same step."""
-        with self._lock(key):
+        with self._taken(key, blocking=True):
             yield
 
     @contextmanager
     def attempt(self, key: str) -> Iterator[bool]:
         """Take the lock only if it is free now (or already ours); yields whether we have it."""
-        import filelock
+        with self._taken(key, blocking=False) as held:
+            yield held
 
-        lock = self._lock(key)
+
+class FileMutex:
+    """An exclusive flock on one file, waited for up to `timeout_s` (then LockTimeout), and
+    reentrant within this object (any thread of it: callers serialise among themselves)."""
+
+    def __init__(self, path: Path, timeout_s: float) -> None:
+        self.path = path
+        self.timeout_s = timeout_s
+        self._guard = threading.RLock()
+        self._fd: int | None = None
+        self._depth = 0
+
+    def __enter__(self) -> FileMutex:
+        self._guard.acquire()
         try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            lock.release()
+            if self._depth == 0:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                if not _flock_within(fd, self.timeout_s):
+                    os.close(fd)
+                    raise LockTimeout(f"{self.path} stayed locked for {self.timeout_s:g} s")
+                self._fd = fd
+            self._depth += 1
+        except BaseException:
+            self._guard.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._guard.release()
 
 
 @contextmanager

@@ -9,8 +9,8 @@ file of a run's outputs.
   executables), so a hardlinked file is read-only for ordinary users: that is the protection.
   Root (and anyone who chmods the file) can still write through it, and the write lands in the
   object. So the store records each object's size and mtime at publication, `lookup` compares
-  them (a write moves mtime), and `verify` re-hashes the bytes (catching even an mtime restored
-  by hand).
+  them (a write moves mtime) and reads the object again whenever the stat memo cannot vouch for
+  its exact stat (an mtime restored by hand still moved ctime), and `verify` re-hashes all.
 - A copy is the last resort (another file system, too many links, a file we do not own).
 
 The first method that fails for a whole device pair (no reflink support, EXDEV) is not tried

@@ -1,5 +1,7 @@
 """The stat memo: `(device, inode, size, mtime_ns, ctime_ns) -> digest`, so an unchanged file is
-never read twice.
+never read twice; and the same for whole trees: the digest of every stat of a tree's files,
+`signature -> the tree's digest and file list`, so an unchanged folder is re-checked from its
+stats alone (`runner.cache.trees`).
 
 Correctness rests on two rules (the "racy git" problem):
 
@@ -23,24 +25,21 @@ import os
 import sqlite3
 import threading
 import time
-import zlib
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
-from runner.hashing import ALGORITHM
+from runner.cache.locks import FileMutex
+from runner.cache.state_schema import (
+    ensure_schema,
+    healthy,
+    initialised,
+    is_corruption,
+    transaction,
+)
 from runner.struct import Struct
 
-if TYPE_CHECKING:
-    import filelock
-
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-# Stored as PRAGMA user_version: a new schema or a new digest algorithm silently starts afresh.
-FORMAT_ID = zlib.crc32(f"runner-state:{SCHEMA_VERSION}:{ALGORITHM}".encode()) & 0x7FFFFFFF
 
 NS = 1_000_000_000
 # Covers a kernel clock tick (<= 10 ms) with room for scheduling and small clock skews.
@@ -53,18 +52,6 @@ TOUCH_AFTER_S = 3600
 _TOUCH_BATCH = 10_000
 DEFAULT_TIMEOUT_S = 30.0
 
-_SCHEMA = """
-CREATE TABLE files (
-    dev INTEGER NOT NULL,
-    ino INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    ctime_ns INTEGER NOT NULL,
-    digest TEXT NOT NULL,
-    seen INTEGER NOT NULL,
-    PRIMARY KEY (dev, ino)
-) WITHOUT ROWID
-"""
 _LOOKUP = (
     "SELECT ino, size, mtime_ns, ctime_ns, digest, seen FROM files"
     " WHERE dev = ? AND ino IN ({marks})"
@@ -112,12 +99,6 @@ def _key(st: os.stat_result) -> tuple[int, int]:
     return _signed(st.st_dev), _signed(st.st_ino)
 
 
-def _is_corruption(exc: sqlite3.Error) -> bool:
-    # OperationalError means locked/busy/io/permissions; bare DatabaseError means a bad image
-    # ("file is not a database", "database disk image is malformed").
-    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
-
-
 class StateDB:
     """The stat memo, in one SQLite file shared by every process and thread of this user.
 
@@ -132,19 +113,9 @@ class StateDB:
         self._pending_touch: set[tuple[int, int]] = set()
         self._hits = self._misses = self._recorded = self._racy = self._bytes_read = 0
         self._repaired = False
-        self._setup_lock_instance: filelock.FileLock | None = None
+        # Guards first-time setup and repair across processes; a warm start never takes it.
+        self._setup_lock = FileMutex(Path(f"{self.path}.lock"), timeout_s)
         self._conn = self._open()
-
-    @property
-    def _setup_lock(self) -> filelock.FileLock:
-        """Guards first-time setup and repair across processes; reentrant within this instance.
-        Made on first use: a warm start never needs it, and importing filelock is not free."""
-        if self._setup_lock_instance is None:
-            import filelock
-
-            path = f"{self.path}.lock"
-            self._setup_lock_instance = filelock.FileLock(path, timeout=self._timeout_s)
-        return self._setup_lock_instance
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -152,10 +123,10 @@ class StateDB:
         try:
             return self._connect()
         except sqlite3.Error as exc:
-            if _is_corruption(exc):
+            if is_corruption(exc):
                 return self._repair(exc)
             log.warning("state db %s unusable (%s): running without a memo", self.path, exc)
-        except OSError as exc:  # filelock.Timeout included
+        except OSError as exc:  # LockTimeout included
             log.warning("state db %s unusable (%s): running without a memo", self.path, exc)
         return None
 
@@ -165,12 +136,12 @@ class StateDB:
             self.path, timeout=self._timeout_s, isolation_level=None, check_same_thread=False
         )
         try:
-            if not _initialised(conn):
+            if not initialised(conn):
                 # Switching to WAL fails at once (no busy wait) when another process is doing
                 # the same: first-time setup is serialised by a lock file instead.
                 with self._setup_lock:
                     conn.execute("PRAGMA journal_mode=WAL").fetchone()
-                    _ensure_schema(conn)
+                    ensure_schema(conn)
             # A lost last transaction after a power cut only costs a re-hash.
             conn.execute("PRAGMA synchronous=NORMAL")
         except BaseException:
@@ -184,7 +155,7 @@ class StateDB:
         log.warning("state db %s is damaged (%s): recreating it", self.path, exc)
         try:
             with self._setup_lock:
-                if not _healthy(self.path, self._timeout_s):
+                if not healthy(self.path, self._timeout_s):
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{self.path}{suffix}").unlink(missing_ok=True)
                 return self._connect()
@@ -197,7 +168,7 @@ class StateDB:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
-        if _is_corruption(exc) and not self._repaired:
+        if is_corruption(exc) and not self._repaired:
             self._conn = self._repair(exc)
         else:
             log.warning("state db %s failed (%s): running without a memo", self.path, exc)
@@ -327,7 +298,7 @@ class StateDB:
             self._recorded += len(rows)
 
     def _write(self, conn: sqlite3.Connection, rows: list[_Row]) -> None:
-        with _transaction(conn):
+        with transaction(conn):
             conn.executemany(_UPSERT, rows)
             self._flush_touches(conn, in_transaction=True)
 
@@ -339,9 +310,43 @@ class StateDB:
         if in_transaction:
             conn.executemany(_TOUCH, rows)
         else:
-            with _transaction(conn):
+            with transaction(conn):
                 conn.executemany(_TOUCH, rows)
         self._pending_touch.clear()
+
+    def lookup_tree(self, signature: str) -> tuple[str, bytes] | None:
+        """The digest and file list memoised for a tree with exactly this signature."""
+        with self._lock:
+            if self._conn is None:
+                return None
+            try:
+                row = self._conn.execute(
+                    "SELECT digest, files, seen FROM trees WHERE signature = ?", (signature,)
+                ).fetchone()
+                if row is not None and time.time() - row[2] > TOUCH_AFTER_S:
+                    with transaction(self._conn):
+                        self._conn.execute(
+                            "UPDATE trees SET seen = ? WHERE signature = ?",
+                            (int(time.time()), signature),
+                        )
+            except sqlite3.Error as exc:
+                self._fail(exc)
+                return None
+            return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def record_tree(self, signature: str, digest: str, files: bytes) -> None:
+        """Memoise a tree; the caller makes sure none of its files was racy (`is_racy`)."""
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                with transaction(self._conn):
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO trees VALUES (?, ?, ?, ?)",
+                        (signature, digest, files, int(time.time())),
+                    )
+            except sqlite3.Error as exc:
+                self._fail(exc)
 
     def prune(self, older_than_s: float) -> int:
         """Forget files not seen for `older_than_s` seconds; returns how many rows went.
@@ -354,8 +359,9 @@ class StateDB:
                 return 0
             try:
                 self._flush_touches(self._conn)
-                with _transaction(self._conn):
+                with transaction(self._conn):
                     cursor = self._conn.execute("DELETE FROM files WHERE seen < ?", (cutoff,))
+                    self._conn.execute("DELETE FROM trees WHERE seen < ?", (cutoff,))
             except sqlite3.Error as exc:
                 self._fail(exc)
                 return 0
@@ -371,51 +377,3 @@ class StateDB:
                 self._fail(exc)
                 return 0
             return int(count)
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE takes the write lock up front, so writers queue on the busy timeout."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _user_version(conn: sqlite3.Connection) -> int:
-    (version,) = conn.execute("PRAGMA user_version").fetchone()
-    return int(version)
-
-
-def _initialised(conn: sqlite3.Connection) -> bool:
-    (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
-    return bool(mode == "wal" and _user_version(conn) == FORMAT_ID)
-
-
-def _ensure_schema(conn: sqlite3.Connection) -> None:
-    if _user_version(conn) == FORMAT_ID:
-        return
-    with _transaction(conn):
-        # Another process may have created it while we waited for the write lock.
-        if _user_version(conn) != FORMAT_ID:
-            conn.execute("DROP TABLE IF EXISTS files")
-            conn.execute(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {FORMAT_ID}")
-
-
-def _healthy(path: Path, timeout_s: float) -> bool:
-    """Whether the file at `path` is (now) a sound database: maybe another process fixed it."""
-    if not path.exists():
-        return True
-    try:
-        conn = sqlite3.connect(path, timeout=timeout_s)
-        try:
-            (verdict,) = conn.execute("PRAGMA quick_check").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False
-    return bool(verdict == "ok")

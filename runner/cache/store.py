@@ -25,12 +25,15 @@ killed at any moment leaves at worst unreferenced objects and tmp folders, which
 business, never a correctness problem. Power loss without fsync can leave a manifest or a
 copied object short: the manifest's own digest and each object's recorded size catch that, and
 the entry is a miss. A damaged entry is never served: `lookup` checks the manifest's digest and
-every object's size, mtime and executable bit (one stat each) and treats any mismatch as a miss.
+every object's size, mtime and executable bit (one stat each), and has the stat memo confirm
+each object's content for exactly its current stat (inode and ctime included), reading it
+again when the memo cannot: any mismatch is a miss.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import json
 import os
@@ -42,6 +45,7 @@ from pathlib import Path
 from types import TracebackType
 
 from runner.cache import publish
+from runner.cache.digest import confirm_contents
 from runner.cache.location import Layout, check_key, is_key
 from runner.cache.locks import KeyLocks, sweep_shared
 from runner.cache.manifest import (
@@ -106,9 +110,19 @@ class CacheStore:
         self.problems: list[str] = []
         self.key_locks = KeyLocks(self.layout.locks)
         self._placer = Placer(methods)
+        self._owner = True
+
+    def view(self) -> CacheStore:
+        """This store for one run of many (a pipeline's steps): the same connection, locks and
+        placer, its own `problems`; closing the view leaves the store open."""
+        view = copy.copy(self)
+        view.problems = []
+        view._owner = False
+        return view
 
     def close(self) -> None:
-        self.state.close()
+        if self._owner:
+            self.state.close()
 
     def __enter__(self) -> CacheStore:
         return self
@@ -161,10 +175,16 @@ class CacheStore:
         return Reading(key, folder_st, manifest, problem)
 
     def _object_problem(self, manifest: Manifest) -> str | None:
-        """One stat per object (a thousand take a few ms): present, unchanged, right x bit."""
+        """One stat per object (a thousand take a few ms): present, unchanged, right x bit,
+        and its content confirmed by the stat memo, or else by reading it again. An object
+        rewritten in place with its size and mtime put back still has a new ctime: it is
+        never served unread."""
+        observed_ns = time.time_ns()
+        stats: list[tuple[str, os.stat_result, str]] = []
         for name, stamp in manifest.objects.items():
+            path = self.layout.object_file(name)
             try:
-                st = os.stat(self.layout.object_file(name))  # noqa: PTH116 -- hot loop
+                st = os.stat(path)  # noqa: PTH116 -- hot loop
             except OSError as exc:
                 gone = "missing" if exc.errno == errno.ENOENT else "unreadable"
                 return f"object {name} is {gone}"
@@ -172,6 +192,10 @@ class CacheStore:
                 return f"object {name} was modified after it was stored"
             if bool(st.st_mode & stat.S_IXUSR) != name.endswith(EXECUTABLE_SUFFIX):
                 return f"object {name} lost or gained its executable bit"
+            stats.append((path, st, content_digest(name)))
+        wrong = confirm_contents(stats, self.state, observed_ns) if stats else []
+        if wrong:
+            return f"object {Path(wrong[0]).name} was modified after it was stored"
         return None
 
     def report(self, reading: Reading, *, repair: bool) -> None:

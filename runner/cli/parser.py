@@ -97,5 +97,6 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
         "-v",
         "--verbose",
         action="store_true",
-        help="also stream the output of environment builds (uv's own, ...)",
+        help="also stream the output of environment builds (uv's own, ...) and say what holds"
+        " the command's processes (a cgroup, or the subreaper)",
     )

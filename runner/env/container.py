@@ -7,7 +7,8 @@ and writes the same log as `execute` (``<UTC time, ms> <stdout|stderr|runner> <t
 `runner.process.logfile`) while echoing live. It waits with the timeout; on timeout or Ctrl-C
 (SIGINT, or SIGTERM) the container gets SIGINT, then `docker stop` (SIGTERM, SIGKILL after the
 grace period), and the `Outcome` says timed_out / interrupted; setting `cancel` (from another
-thread) counts as a Ctrl-C. The container is always removed. Like `execute`, it never raises
+thread) counts as a Ctrl-C. The container is always removed; if runner itself dies (SIGKILL
+included), the watch removes it (`runner.process.watch`). Like `execute`, it never raises
 for what the command does (a command that cannot start is ``Outcome.start_error``); an engine
 that does not answer is an UnsupportedError.
 
@@ -33,11 +34,12 @@ import docker
 import docker.errors
 from docker.types import DeviceRequest, Mount
 
-from runner.env.container_watch import POLL, Pump, Waiter, join_until
-from runner.env.docker_engine import engine_client, engine_errors
+from runner.env.container_watch import POLL, Pump, Waiter, wait_until
+from runner.env.docker_engine import DEFAULT_HOST, engine_client, engine_errors
 from runner.process.local import Outcome, check_invocation
 from runner.process.logfile import LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals, Terminated
+from runner.process.watch import WATCH
 from runner.struct import Struct, field
 
 __all__ = ["ContainerInvocation", "container_name", "host_has_gpu", "run_container"]
@@ -115,6 +117,9 @@ class _ContainerRun:
         container: str | None = None
         pump: Pump | None = None
         signals = Signals()
+        # Told before the container exists: if runner dies from here on, the watch removes it.
+        watched = ("container", inv.name, os.environ.get("DOCKER_HOST") or DEFAULT_HOST)
+        WATCH.hold(*watched)
         try:
             signals.arm()
             with engine_errors():
@@ -130,12 +135,11 @@ class _ContainerRun:
                 except docker.errors.APIError as exc:
                     message = self._start_error(exc)
                     self.log.note(f"start failed: {message}")
-                    return Outcome(None, started_at, now(), False, False, message)
+                    return self._outcome(None, started_at, now(), start_error=message)
                 except (KeyboardInterrupt, Terminated, Cancelled):
-                    # Too early to stop gracefully: the removal below kills what started.
                     signals.stopping()
                     self.log.note("interrupted while starting the container")
-                    outcome = Outcome(None, started_at, now(), False, True)
+                    outcome = self._killed_early(container, started_at)
                     self.log.note(end_note(outcome))
                     return outcome
                 return self._follow(container, pump, started_at, signals)
@@ -144,9 +148,37 @@ class _ContainerRun:
             # leave the container behind.
             if container is not None:
                 self._remove(container)
+            WATCH.release(*watched)
             if pump is not None:
                 pump.finish(0.5)
             signals.restore()
+
+    @staticmethod
+    def _outcome(
+        exit_code: int | None,
+        started_at: datetime,
+        ended_at: datetime | None,
+        *,
+        timed_out: bool = False,
+        interrupted: bool = False,
+        start_error: str | None = None,
+    ) -> Outcome:
+        return Outcome(
+            exit_code, started_at, ended_at or now(), timed_out, interrupted, start_error,
+            containment="container",
+        )  # fmt: skip
+
+    def _killed_early(self, container: str | None, started_at: datetime) -> Outcome:
+        """Interrupted before the container could be followed: too early to stop it
+        gracefully, it is killed, and its real end is what the outcome says."""
+        exit_code = None
+        if container is not None:
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.kill(container, signal="SIGKILL")
+            with contextlib.suppress(Exception):
+                status = int(self.api.wait(container, timeout=10)["StatusCode"])
+                exit_code = 128 - status if status > 128 else status
+        return self._outcome(exit_code, started_at, now(), interrupted=True)
 
     def _create(self) -> str:
         inv = self.inv
@@ -192,7 +224,7 @@ class _ContainerRun:
             self.log.note(f"timeout after {self.inv.timeout} s: stopping the container")
         elif interrupted:
             self.log.note("interrupted: stopping the container")
-        if waiter.is_alive():
+        if waiter.waiting:
             signalled = True
             self._stop(container, waiter, signals.hurry)
         pump.finish(_PUMP_DRAIN)
@@ -202,11 +234,15 @@ class _ContainerRun:
         start_error = self._init_error(exit_code, pump) if not signalled else None
         if start_error is not None:
             self.log.note(f"start failed: {start_error}")
-            return Outcome(None, started_at, waiter.ended_at, False, interrupted, start_error)
+            return self._outcome(
+                None, started_at, waiter.ended_at, interrupted=interrupted, start_error=start_error
+            )
         if signalled and exit_code is not None and exit_code > 128:
             exit_code = 128 - exit_code  # docker's 128+N for signal N, as execute's -N
         interrupted = interrupted or signals.hurry.is_set()
-        outcome = Outcome(exit_code, started_at, waiter.ended_at, timed_out, interrupted)
+        outcome = self._outcome(
+            exit_code, started_at, waiter.ended_at, timed_out=timed_out, interrupted=interrupted
+        )
         self.log.note(end_note(outcome))
         return outcome
 
@@ -228,7 +264,7 @@ class _ContainerRun:
         timeout = self.inv.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         cancel = self.inv.cancel
-        while waiter.is_alive():
+        while waiter.waiting:
             if cancel is not None and cancel.is_set():
                 raise Cancelled
             step = POLL
@@ -237,7 +273,7 @@ class _ContainerRun:
                 if left <= 0:
                     return True
                 step = min(step, left)
-            waiter.join(step)
+            waiter.wait_for(step)
         return False
 
     def _stop(self, container: str, waiter: Waiter, hurry: threading.Event) -> None:
@@ -247,7 +283,7 @@ class _ContainerRun:
             self.log.note("sending SIGINT to the container")
             with contextlib.suppress(docker.errors.APIError):
                 self.api.kill(container, signal="SIGINT")
-            if join_until(waiter, grace, hurry):
+            if wait_until(waiter, grace, hurry):
                 return
         if not hurry.is_set():
             self.log.note(f"stopping the container (SIGTERM, SIGKILL after {grace:g} s)")
@@ -257,12 +293,12 @@ class _ContainerRun:
                 daemon=True,
             )
             stopper.start()
-            if join_until(waiter, grace + 5.0, hurry):
+            if wait_until(waiter, grace + 5.0, hurry):
                 return
         self.log.note("sending SIGKILL to the container")
         with contextlib.suppress(docker.errors.APIError):
             self.api.kill(container, signal="SIGKILL")
-        waiter.join(10.0)
+        waiter.wait_for(10.0)
 
     @staticmethod
     def _quietly(call: Any, container: str, timeout: int) -> None:

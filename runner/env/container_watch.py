@@ -1,8 +1,11 @@
 """The threads around one container run (see `runner.env.container`).
 
-The engine's wait call blocks, so it runs in a thread (`Waiter`) and the main thread waits on
-that thread in short steps, where Ctrl-C and SIGTERM can reach it (`runner.process.signals`). The
-attached output is read by another thread (`Pump`) into the log.
+The engine's wait call blocks, so it runs in a thread (`Waiter`) and the main thread waits for
+it in short steps, where Ctrl-C and SIGTERM can reach it (`runner.process.signals`). It waits on
+an Event, never on `Thread.join`: a KeyboardInterrupt inside `join` leaves the thread marked as
+stopped while it still runs (CPython's bpo-45274 handling), which lost the exit status and the
+duration of every interrupted container run. The attached output is read by another thread
+(`Pump`) into the log.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import docker
@@ -29,7 +33,8 @@ class Waiter(threading.Thread):
         self._container = container
         self.status: int | None = None
         self.error: str | None = None
-        self.ended_at = now()
+        self.ended_at: datetime | None = None
+        self._done = threading.Event()
 
     def run(self) -> None:
         try:
@@ -37,7 +42,18 @@ class Waiter(threading.Thread):
             self.status = int(result["StatusCode"])
         except Exception as exc:  # reported in the log; the exit code stays unknown
             self.error = str(exc)
-        self.ended_at = now()
+        finally:
+            self.ended_at = now()
+            self._done.set()
+
+    @property
+    def waiting(self) -> bool:
+        """The container has not ended yet (as far as the engine said)."""
+        return not self._done.is_set()
+
+    def wait_for(self, seconds: float) -> bool:
+        """True once the engine said the container ended; False after `seconds`."""
+        return self._done.wait(seconds)
 
 
 class Pump(threading.Thread):
@@ -83,12 +99,12 @@ class Pump(threading.Thread):
             self.join(drain)
 
 
-def join_until(thread: threading.Thread, seconds: float, hurry: threading.Event) -> bool:
-    """Wait up to `seconds` for `thread` to end; stop early (False) when `hurry` is set."""
+def wait_until(waiter: Waiter, seconds: float, hurry: threading.Event) -> bool:
+    """Wait up to `seconds` for the container to end; stop early (False) when `hurry` is set."""
     deadline = time.monotonic() + seconds
-    while thread.is_alive():
+    while waiter.waiting:
         left = deadline - time.monotonic()
         if left <= 0 or hurry.is_set():
             return False
-        thread.join(min(POLL, left))
+        waiter.wait_for(min(POLL, left))
     return True

@@ -28,7 +28,7 @@ _HINT = (
     "or point DOCKER_HOST at a running one"
 )
 
-_DEFAULT_HOST = "unix:///var/run/docker.sock"
+DEFAULT_HOST = "unix:///var/run/docker.sock"
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, ...], docker.DockerClient] = {}
@@ -81,7 +81,7 @@ def engine_errors() -> Iterator[None]:
 
 def _connect(environ: Mapping[str, str], timeout: int | None = None) -> docker.DockerClient | str:
     """A connected client, or why there is none."""
-    host = environ.get("DOCKER_HOST") or _DEFAULT_HOST
+    host = environ.get("DOCKER_HOST") or DEFAULT_HOST
     if host.startswith("unix://") and not Path(host.removeprefix("unix://")).exists():
         return "no such socket"  # the usual case, told without trying
     try:

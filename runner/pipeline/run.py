@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
+from runner.clock import now_iso
 from runner.errors import InterruptedRun, PipelineError, RunnerError
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import (
@@ -30,13 +31,23 @@ from runner.pipeline.model import (
     topological_order,
     upstream,
 )
-from runner.pipeline.state import PipelineResult, StepResult, StepState, write_record
+from runner.pipeline.ready import Waiting
+from runner.pipeline.state import (
+    EVENTS,
+    RECORD,
+    EventLog,
+    PipelineResult,
+    StepResult,
+    StepState,
+    write_record,
+)
 from runner.pipeline.validate import validate
 from runner.run.engine import RunOptions, run_module
+from runner.run.session import Session
 from runner.run.workdir import default_runs_root, mark_runs_root, new_run_name
 from runner.struct import Struct, field, replace
 
-RECORD = "pipeline.json"
+__all__ = ["RECORD", "Display", "Selection", "run_pipeline", "select"]
 
 
 class Display(Protocol):
@@ -94,6 +105,7 @@ class _Run(Struct, frozen=False):
     force: frozenset[str]
     display: Display
     header: dict[str, object]
+    events: EventLog
     results: dict[str, StepResult] = field(default_factory=dict)
     # (step, ORIGINAL output name) -> where that output is, once the step has a result.
     produced: dict[tuple[str, str], Path] = field(default_factory=dict)
@@ -101,9 +113,11 @@ class _Run(Struct, frozen=False):
     started: float = field(default_factory=time.time)
 
     def set(self, result: StepResult) -> None:
+        """A step's new state: shown, and appended to the events (pipeline.json is written
+        only at the start and at the end: O(steps) writes, not O(steps²))."""
         self.results[result.name] = result
         self.display.update(result)
-        write_record(self.run_dir / RECORD, self.header, self.snapshot("running"))
+        self.events.step(result)
 
     def snapshot(self, status: str) -> PipelineResult:
         outputs = {}
@@ -146,31 +160,44 @@ def run_pipeline(
     mark_runs_root(root)
     run_dir = root / new_run_name(pipeline.name, datetime.now(timezone.utc))
     (run_dir / "steps").mkdir(parents=True)
-    state = _Run(
-        pipeline=pipeline,
-        run_dir=run_dir,
-        selection=selection,
-        options=replace(options or RunOptions(), base_dir=base_dir),
-        force=frozenset(force),
-        display=display or _Quiet(),
-        header={
-            "pipeline": pipeline.name,
-            "source": str(pipeline.source) if pipeline.source else None,
-            "sets": {k: str(v) for k, v in (sets or {}).items()},
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-        },
-    )
+    with Session() as session:
+        state = _Run(
+            pipeline=pipeline,
+            run_dir=run_dir,
+            selection=selection,
+            options=replace(options or RunOptions(), base_dir=base_dir, session=session),
+            force=frozenset(force),
+            display=display or _Quiet(),
+            header={
+                "pipeline": pipeline.name,
+                "source": str(pipeline.source) if pipeline.source else None,
+                "sets": {k: str(v) for k, v in (sets or {}).items()},
+                "started_at": now_iso(),
+            },
+            events=EventLog(run_dir / EVENTS),
+        )
+        return _run(state, jobs or os.cpu_count() or 1, continue_on_failure)
+
+
+def _run(state: _Run, jobs: int, continue_on_failure: bool) -> PipelineResult:
+    """The run itself: its record and events from the start, its steps, its end."""
+    pipeline, selection, run_dir = state.pipeline, state.selection, state.run_dir
     for name in pipeline.step_names:
         initial = StepState.SKIPPED if name in selection.skipped else StepState.QUEUED
         message = "not selected" if initial is StepState.SKIPPED else ""
         state.results[name] = StepResult(name, initial, message=message)
+    write_record(run_dir / RECORD, state.header, state.snapshot("running"))
     state.display.start(state.results)
     try:
-        status = _schedule(state, jobs or os.cpu_count() or 1, continue_on_failure)
+        try:
+            status = _schedule(state, jobs, continue_on_failure)
+        finally:
+            state.display.close()
+        result = state.snapshot(status)
+        write_record(run_dir / RECORD, state.header, result)
+        state.events.end(status)
     finally:
-        state.display.close()
-    result = state.snapshot(status)
-    write_record(run_dir / RECORD, state.header, result)
+        state.events.close()
     if status == "interrupted":
         raise InterruptedRun(f"pipeline interrupted; what ran is recorded in {run_dir / RECORD}")
     return result
@@ -178,16 +205,15 @@ def run_pipeline(
 
 def _schedule(state: _Run, jobs: int, continue_on_failure: bool) -> str:
     pipeline = state.pipeline
-    order = topological_order(pipeline)
-    waiting = [n for n in order if state.results[n].state is StepState.QUEUED]
+    queued = [n for n in topological_order(pipeline) if state.results[n].state is StepState.QUEUED]
+    waiting = Waiting(queued, {n: dependencies(pipeline.step(n)) for n in queued})
     running: dict[Future[StepResult], str] = {}
     stop_starting = False
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="runner-step") as pool:
         try:
             while waiting or running:
                 if not stop_starting:
-                    for name in _ready(state, waiting, len(running), jobs):
-                        waiting.remove(name)
+                    for name in waiting.take(jobs - len(running)):
                         running[pool.submit(_run_step, state, name)] = name
                         state.set(StepResult(name, StepState.RUNNING, started_at=time.time()))
                 if not running:
@@ -197,7 +223,9 @@ def _schedule(state: _Run, jobs: int, continue_on_failure: bool) -> str:
                     result = future.result()
                     del running[future]
                     state.set(result)
-                    if not result.state.ok:
+                    if result.state.ok:
+                        waiting.succeeded(result.name)
+                    else:
                         _abort_dependents(state, result.name, waiting)
                         stop_starting = stop_starting or not continue_on_failure
         except KeyboardInterrupt:
@@ -217,21 +245,9 @@ def _schedule(state: _Run, jobs: int, continue_on_failure: bool) -> str:
     return "failed" if states & {StepState.FAILED, StepState.ABORTED} else "succeeded"
 
 
-def _ready(state: _Run, waiting: list[str], busy: int, jobs: int) -> list[str]:
-    free = jobs - busy
-    ready: list[str] = []
-    for name in waiting:
-        if len(ready) >= free:
-            break
-        needs = state.pipeline.step(name)
-        if all(state.results[dep].state.ok for dep in dependencies(needs)):
-            ready.append(name)
-    return ready
-
-
-def _abort_dependents(state: _Run, failed: str, waiting: list[str]) -> None:
+def _abort_dependents(state: _Run, failed: str, waiting: Waiting) -> None:
     affected = downstream(state.pipeline, [failed]) - {failed}
-    for name in sorted(affected & set(waiting)):
+    for name in sorted(name for name in affected if name in waiting):
         waiting.remove(name)
         state.set(StepResult(name, StepState.ABORTED, message=f"upstream step {failed!r} failed"))
 

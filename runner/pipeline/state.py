@@ -1,16 +1,22 @@
-"""What happened to each step of a pipeline run, and its record (`pipeline.json`)."""
+"""What happened to each step of a pipeline run, and its live run folder: `pipeline.json`
+(written when the run starts and when it ends) and `events.jsonl` (one line per step state
+change), read back together by `read_record` (the contract is in docs/design.md)."""
 
 from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from runner.clock import iso, parse_iso
+from runner.clock import iso, now_iso, parse_iso
 from runner.errors import RunnerError
 from runner.files import write_json_atomic
-from runner.struct import Struct, field
+from runner.struct import Struct, field, replace
+
+RECORD = "pipeline.json"
+EVENTS = "events.jsonl"
 
 
 class StepState(str, enum.Enum):
@@ -42,7 +48,7 @@ class StepResult(Struct):
     duration: float = 0.0
     message: str = ""
     cache_key: str | None = None
-    started_at: float | None = None  # time.time(), for the live display and overlap checks
+    started_at: float | None = None  # time.time() (ISO 8601 in JSON), for the live display
     ended_at: float | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -114,8 +120,65 @@ def write_record(path: Path, header: Mapping[str, object], result: PipelineResul
     write_json_atomic(path, {**header, **result.to_json()})
 
 
+class EventLog:
+    """`events.jsonl` of a run folder: one line per state change, each written with a single
+    `write` on a file opened with O_APPEND, so a reader sees whole lines or a partial last one."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+
+    def step(self, result: StepResult) -> None:
+        self._append({"step": result.name, "at": now_iso(), **result.to_json()})
+
+    def end(self, status: str) -> None:
+        self._append({"pipeline": status, "at": now_iso()})
+
+    def _append(self, event: Mapping[str, object]) -> None:
+        os.write(self._fd, (json.dumps(event, separators=(",", ":")) + "\n").encode("utf-8"))
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def read_events(path: Path, offset: int = 0) -> tuple[list[dict[str, object]], int]:
+    """The whole lines of `path` from byte `offset` on, parsed, and the offset after the last
+    whole line: call again with it to get only what was appended since. A missing file has
+    no events; a line that is not a JSON object is skipped."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(offset)
+            data = stream.read()
+    except FileNotFoundError:
+        return [], offset
+    end = data.rfind(b"\n") + 1  # a last line without its newline is still being written
+    events: list[dict[str, object]] = []
+    for line in data[:end].splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events, offset + end
+
+
+def apply_events(result: PipelineResult, events: Iterable[Mapping[str, object]]) -> PipelineResult:
+    """The live state: the steps of `pipeline.json` updated by the events, in order."""
+    steps = dict(result.steps)
+    status = result.status
+    for event in events:
+        name = event.get("step")
+        if isinstance(name, str) and name in steps:
+            steps[name] = StepResult.from_json(name, event)
+        elif isinstance(event.get("pipeline"), str):
+            status = str(event["pipeline"])
+    return replace(result, status=status, steps=steps)
+
+
 def read_record(path: Path) -> tuple[dict[str, object], PipelineResult]:
-    """A past run's record; a missing or unreadable one is a RunnerError naming the file."""
+    """A run's record at `path` (its `pipeline.json`) with the events beside it applied: the
+    live state while the run goes on, the final one after. A missing or unreadable record is a
+    RunnerError naming the file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         steps = {name: StepResult.from_json(name, step) for name, step in data["steps"].items()}
@@ -126,6 +189,8 @@ def read_record(path: Path) -> tuple[dict[str, object], PipelineResult]:
             outputs={str(k): str(v) for k, v in (data.get("outputs") or {}).items()},
             duration=float(data.get("duration") or 0),
         )
+        events, _ = read_events(path.parent / EVENTS)
+        result = apply_events(result, events)
     except FileNotFoundError:
         raise RunnerError(
             f"{path}: no pipeline record here", "name a pipeline run folder"

@@ -13,7 +13,8 @@ The log (appended to, one record a line, see `runner.process.logfile`):
 cwd, start), escalation steps and the ``end:`` footer. The echo stream gets the child's output
 raw, as it arrives.
 
-How the process tree is contained: see `runner.process.tree`.
+How the process tree is contained (a cgroup v2, else the subreaper; the watch for runner's own
+end): see `runner.process.contain`.
 
 Signals are noticed only when `execute` runs on the main thread (Python delivers them there
 and only there can handlers be installed): SIGINT as usual through KeyboardInterrupt (unless
@@ -25,21 +26,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import select
 import selectors
 import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol, TextIO
 
+from runner.process.contain import CONTAINMENT, Tree
 from runner.process.logfile import LineSplitter, LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals
-from runner.process.tree import EXECUTION_ID_VAR, ProcessTree, become_subreaper, our_children
+from runner.process.tree import EXECUTION_ID_VAR
 from runner.struct import Struct
 
 __all__ = ["EXECUTION_ID_VAR", "Invocation", "Outcome", "check_invocation", "execute"]
@@ -112,7 +114,8 @@ class Outcome(Struct):
     ``exit_code`` is -N when the child was killed by signal N, None when it never started (then
     ``start_error`` says why). ``ended_at`` is when the child itself ended (leftover
     descendants are cleaned up after). ``interrupted`` is True when SIGINT or SIGTERM reached
-    us during the call; the caller must stop as for a Ctrl-C.
+    us during the call; the caller must stop as for a Ctrl-C. ``containment`` says what held
+    the command's processes: "cgroup", "subreaper" or "container".
     """
 
     exit_code: int | None
@@ -121,6 +124,7 @@ class Outcome(Struct):
     timed_out: bool
     interrupted: bool
     start_error: str | None = None
+    containment: str = ""
 
     @property
     def duration(self) -> float:
@@ -129,7 +133,6 @@ class Outcome(Struct):
 
 def execute(invocation: Invocation) -> Outcome:
     """Run the invocation to completion and return its outcome (see the module docstring)."""
-    become_subreaper()
     with open_log(invocation.log_path, invocation.echo) as log:
         return _Execution(invocation, log).run()
 
@@ -189,35 +192,27 @@ class _Execution:
         inv = self.inv
         started_at = self.log.header(inv.argv, f"cwd: {inv.cwd}")
 
-        cookie = uuid.uuid4().hex
+        cookie = secrets.token_hex(16)
         env = dict(inv.env)
         # Appended, not replaced: a runner running inside a module run keeps the outer
         # execution able to recognise its processes.
         outer = env.get(EXECUTION_ID_VAR)
         env[EXECUTION_ID_VAR] = f"{outer} {cookie}" if outer else cookie
-        preexisting = our_children()
+        slot = CONTAINMENT.prepare(cookie)
         try:
-            proc = subprocess.Popen(
-                list(inv.argv),
-                cwd=inv.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                bufsize=0,
-                start_new_session=True,
-                close_fds=True,
-            )
+            proc = slot.popen(inv.argv, inv.cwd, env)
         except (OSError, ValueError) as error:
+            slot.cancel()
             message = self._start_error(error)
             self.log.note(f"start failed: {message}")
             ended_at = now()
             return Outcome(None, started_at, ended_at, False, False, message)
 
+        tree = CONTAINMENT.adopt(proc.pid, cookie, slot)
+        self.log.note(f"containment: {tree.describe()}")
         assert proc.stdout is not None and proc.stderr is not None
         pump = _Pump([(proc.stdout, "stdout"), (proc.stderr, "stderr")], self.log)
         pump.start()
-        tree = ProcessTree(proc.pid, cookie, preexisting)
         signals = Signals()
         settled = False
         try:
@@ -232,6 +227,7 @@ class _Execution:
                 self._escalate(proc, tree, signals.hurry)
             ended_at = now()
             self._cleanup(tree, signals.hurry)
+            failed = slot.start_failure()
             settled = True
         finally:
             if not settled:
@@ -241,6 +237,8 @@ class _Execution:
                     tree.signal(_sigkill(), root_alive=proc.returncode is None)
                     proc.wait()
                     self._cleanup(tree, signals.hurry)
+            if proc.returncode is not None:
+                tree.close()
             pump.finish(_PUMP_DRAIN)
             proc.stdout.close()
             proc.stderr.close()
@@ -248,7 +246,13 @@ class _Execution:
             signals.restore()
 
         interrupted = interrupted or signals.hurry.is_set()
-        outcome = Outcome(proc.returncode, started_at, ended_at, timed_out, interrupted)
+        if failed is not None:
+            message = self._start_error(failed)
+            self.log.note(f"start failed: {message}")
+            return Outcome(None, started_at, ended_at, False, interrupted, message, tree.mode)
+        outcome = Outcome(
+            proc.returncode, started_at, ended_at, timed_out, interrupted, None, tree.mode
+        )
         self.log.note(end_note(outcome))
         return outcome
 
@@ -270,7 +274,7 @@ class _Execution:
             return f"permission denied: {program}"
         return f"cannot start {program}: {error.strerror or error}"
 
-    def _wait(self, proc: subprocess.Popen[bytes], tree: ProcessTree, start: float) -> bool:
+    def _wait(self, proc: subprocess.Popen[bytes], tree: Tree, start: float) -> bool:
         """Wait for the child to exit; True if the timeout came first."""
         timeout = self.inv.timeout
         deadline = None if timeout is None else start + timeout
@@ -291,9 +295,7 @@ class _Execution:
                 tree.scan(root_alive=True)
                 interval = min(interval * 1.5, _SCAN_MAX)
 
-    def _escalate(
-        self, proc: subprocess.Popen[bytes], tree: ProcessTree, hurry: threading.Event
-    ) -> None:
+    def _escalate(self, proc: subprocess.Popen[bytes], tree: Tree, hurry: threading.Event) -> None:
         """SIGINT, then SIGTERM, then SIGKILL to the whole tree until the child exits."""
         for signum in (signal.SIGINT, signal.SIGTERM):
             if hurry.is_set():
@@ -306,7 +308,7 @@ class _Execution:
         tree.signal(_sigkill(), root_alive=True)
         proc.wait()
 
-    def _cleanup(self, tree: ProcessTree, hurry: threading.Event) -> None:
+    def _cleanup(self, tree: Tree, hurry: threading.Event) -> None:
         """Kill and reap whatever of the tree outlived the child: TERM, then KILL."""
         grace = min(self.inv.grace, _CLEANUP_GRACE_MAX)
         signum: int = signal.SIGTERM
@@ -317,7 +319,7 @@ class _Execution:
             if hurry.is_set():
                 signum = _sigkill()
             members = tree.signal(signum, root_alive=False)
-            pids = ", ".join(str(p.pid) for p in members) or "its process group"
+            pids = ", ".join(str(pid) for pid in members) or "its process group"
             self.log.note(f"sent {signal.Signals(signum).name} to leftovers: {pids}")
             if signum == signal.SIGTERM:
                 _wait_until(tree.quiet, grace, hurry)

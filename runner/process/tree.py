@@ -1,17 +1,21 @@
-"""The process tree of one execution: who belongs to it, signalling and reaping it.
+"""The process tree of one execution when no cgroup can hold it: the subreaper fallback.
 
-Containment (POSIX; Linux is the target):
+Containment without a cgroup (POSIX; Linux is the target):
 
 - the child starts a new session, so it is the leader of its own process group and the
   terminal's Ctrl-C reaches only us; we forward it deliberately;
-- on Linux the calling process becomes a child subreaper (once, on first use): descendants
-  that leave the group (``setsid`` and double fork) are reparented to us instead of init, where
-  we can still find, kill and reap them;
-- every descendant inherits an execution cookie in its environment (``RUNNER_EXECUTION_ID``,
-  the one variable added to ``Invocation.env``): a process is only ever signalled if it
-  descends from the child, carries this execution's cookie, or (environment unreadable) is in
-  the child's session. Children of the calling process that belong to someone else (other
-  threads, other executions, anything that existed before) are never touched.
+- on Linux the calling process is a child subreaper (`become_subreaper`): descendants that
+  leave the group (``setsid`` and double fork) are reparented to us instead of init, where we
+  can still find, kill and reap them;
+- every descendant inherits an execution cookie in its environment (``RUNNER_EXECUTION_ID``):
+  a process belongs to the execution if it descends from the child, carries this execution's
+  cookie, is in the child's session, or (environment cleared, session left) was reparented to
+  us while this execution was the only one running. Processes older than the
+  child, other executions' processes and children of ours we started ourselves are never
+  touched.
+
+Finding them takes one pass over /proc per scan (`runner.process.procfs`): the kernel gives no
+cheaper list of a subreaper's children here. A cgroup (`runner.process.cgroup`) needs none.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Callable
 
-import psutil
+from runner.process.procfs import ProcStat, all_stats, environ_value, read_stat
 
 EXECUTION_ID_VAR = "RUNNER_EXECUTION_ID"
 
@@ -48,109 +53,135 @@ def become_subreaper() -> None:
             pass
 
 
-def our_children() -> set[psutil.Process]:
-    try:
-        return set(psutil.Process().children())
-    except psutil.Error:
-        return set()
+class Spawned:
+    """The children this process started on purpose and waits for itself (execution roots,
+    the watch): never taken for an orphan of a module, never reaped by a tree."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._roots: set[int] = set()
+        self._others: set[int] = set()
+
+    def add(self, pid: int, *, root: bool = True) -> None:
+        with self._lock:
+            (self._roots if root else self._others).add(pid)
+
+    def discard(self, pid: int) -> None:
+        with self._lock:
+            self._roots.discard(pid)
+            self._others.discard(pid)
+
+    def __contains__(self, pid: object) -> bool:
+        with self._lock:
+            return pid in self._roots or pid in self._others
+
+    @property
+    def executions(self) -> int:
+        with self._lock:
+            return len(self._roots)
 
 
-class ProcessTree:
-    """The child and every process we can attribute to it (see the module docstring).
+SPAWNED = Spawned()
 
-    Members are remembered from scan to scan (by pid and creation time, so a reused pid is
-    never mistaken for a member) until they are reaped or gone.
-    """
+_Identity = tuple[int, int]  # pid, start time: a reused pid is another process
 
-    def __init__(self, root: int, cookie: str, preexisting: set[psutil.Process]) -> None:
+
+class ScanTree:
+    """The child and every process attributable to it (see the module docstring), found by
+    scanning /proc. Members are remembered from scan to scan until they are reaped or gone."""
+
+    mode = "subreaper"
+
+    def __init__(
+        self, root: int, cookie: str, announce: Callable[[tuple[str, ...]], None] | None = None
+    ) -> None:
         self.root = root
         self._cookie = cookie
-        self._preexisting = preexisting
-        self._ours: set[psutil.Process] = set()
-        self._strangers: set[psutil.Process] = set()
-        try:
-            self._root_process: psutil.Process | None = psutil.Process(root)
-        except psutil.Error:
-            self._root_process = None
+        # Told each member found outside the child's group: what the watch kills if we die.
+        self._announce = announce
+        self._me = os.getpid()
+        self._sid = os.getsid(0)
+        st = read_stat(root)
+        self._root_start = st.start if st is not None else 0
+        self._ours: dict[_Identity, ProcStat] = {}
+        self._strangers: set[_Identity] = set()
 
-    def _belongs(self, process: psutil.Process) -> bool:
-        if process in self._ours:
+    def describe(self) -> str:
+        return "subreaper (no cgroup available: the tree is found by scanning /proc)"
+
+    def _belongs(self, st: ProcStat) -> bool:
+        identity = (st.pid, st.start)
+        if identity in self._ours:
             return True
-        if process in self._strangers or process in self._preexisting:
+        if identity in self._strangers or st.start < self._root_start or st.pid in SPAWNED:
             return False
         try:
-            cookies = process.environ().get(EXECUTION_ID_VAR)
-        except psutil.Error:
-            # A zombie's environment is unreadable: fall back on the session alone.
-            cookies = None
+            cookies = environ_value(st.pid, EXECUTION_ID_VAR)
+        except OSError:
+            cookies = None  # a zombie or gone: its session is all there is to go by
         else:
             if cookies is not None:
                 if self._cookie in cookies.split():
                     return True
-                # Another execution's process, even if its session id happens to match ours.
-                self._strangers.add(process)
+                self._strangers.add(identity)  # another execution's, whatever its session
                 return False
-        try:
-            return os.getsid(process.pid) == self.root
-        except OSError:
-            return False
+        if st.sid == self.root:
+            return True
+        # Environment cleared and session left: only its reparenting to us tells where it
+        # came from, which is unambiguous while a single execution runs. (What we fork
+        # ourselves stays in our session; what we start in a new one is SPAWNED.)
+        return st.ppid == self._me and st.sid != self._sid and SPAWNED.executions == 1
 
-    def scan(self, root_alive: bool) -> list[psutil.Process]:
+    def scan(self, root_alive: bool) -> list[ProcStat]:
         """Refresh the members; return the live ones (not zombies), the root excepted."""
-        if root_alive and self._root_process is not None:
-            with contextlib.suppress(psutil.Error):
-                self._ours.update(self._root_process.children(recursive=True))
-        for child in our_children():
-            if child.pid == self.root or not self._belongs(child):
+        stats = all_stats()
+        present = {(st.pid, st.start): st for st in stats}
+        children: dict[int, list[ProcStat]] = {}
+        for st in stats:
+            children.setdefault(st.ppid, []).append(st)
+        stack = [st for identity, st in present.items() if identity in self._ours]
+        if root_alive:  # after the root is reaped its pid may be someone else's
+            stack += children.get(self.root, [])
+        stack += [st for st in children.get(self._me, []) if self._belongs(st)]
+        found: dict[_Identity, ProcStat] = {}
+        while stack:
+            st = stack.pop()
+            identity = (st.pid, st.start)
+            if identity in found or st.pid == self.root:
                 continue
-            self._ours.add(child)
-            with contextlib.suppress(psutil.Error):
-                self._ours.update(child.children(recursive=True))
-        self._ours = {p for p in self._ours if p.pid != self.root and _exists(p)}
-        return [p for p in self._ours if not _is_zombie(p)]
+            found[identity] = st
+            stack.extend(children.get(st.pid, []))
+            if self._announce and identity not in self._ours and st.pgid != self.root:
+                self._announce(("pid", str(st.pid), str(st.start)))
+        self._ours = found
+        return [st for st in found.values() if not st.zombie]
 
-    def signal(self, signum: int, root_alive: bool) -> list[psutil.Process]:
+    def signal(self, signum: int, root_alive: bool) -> list[int]:
         """Send `signum` to the child's group and to every member outside it, once each.
-
-        Returns the live members found just before signalling.
-        """
+        Returns the live members found just before signalling."""
         members = self.scan(root_alive)
         with contextlib.suppress(OSError):
             os.killpg(self.root, signum)
-        for process in members:
-            try:
-                if os.getpgid(process.pid) == self.root:
-                    continue
-            except OSError:
-                continue
-            with contextlib.suppress(psutil.Error):
-                process.send_signal(signum)
-        return members
+        for st in members:
+            if st.pgid != self.root:
+                with contextlib.suppress(OSError):
+                    os.kill(st.pid, signum)
+        return [st.pid for st in members]
 
     def group_exists(self) -> bool:
-        try:
-            os.killpg(self.root, 0)
-        except ProcessLookupError:
-            return False
-        except OSError:
-            return True
-        return True
+        return group_exists(self.root)
 
     def reap(self) -> None:
         """Collect the exit status of every member that is our direct child."""
-        me = os.getpid()
-        for process in list(self._ours):
-            try:
-                if process.ppid() != me:
-                    continue
-            except psutil.Error:
+        for identity, st in list(self._ours.items()):
+            if st.ppid != self._me:
                 continue
             try:
-                pid, _ = os.waitpid(process.pid, os.WNOHANG)
+                pid, _ = os.waitpid(st.pid, os.WNOHANG)
             except ChildProcessError:
-                pid = process.pid
+                pid = st.pid
             if pid:
-                self._ours.discard(process)
+                del self._ours[identity]
 
     def quiet(self) -> bool:
         """No live member and nothing left in the group (zombies aside)."""
@@ -161,18 +192,18 @@ class ProcessTree:
         """Nothing left at all: every member is gone and reaped."""
         self.reap()
         self.scan(root_alive=False)
+        self.reap()
         return not self._ours and not self.group_exists()
 
+    def close(self) -> None:
+        pass
 
-def _exists(process: psutil.Process) -> bool:
+
+def group_exists(pgid: int) -> bool:
     try:
-        return process.is_running()
-    except psutil.Error:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
         return False
-
-
-def _is_zombie(process: psutil.Process) -> bool:
-    try:
-        return bool(process.status() == psutil.STATUS_ZOMBIE)
-    except psutil.Error:
+    except OSError:
         return True
+    return True

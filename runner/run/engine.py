@@ -125,6 +125,12 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     choice = job.environment
     # Built (or found) before the run folder exists: a failed build leaves no half-made run.
     runtime = choice.backend.ensure(choice.request, job.env_store, options.echo)
+    if runtime.backend != "docker":
+        # Set up now (the cgroup home, the watch): the watch's start-up then overlaps laying
+        # out the run folder rather than the command's own start.
+        from runner.process.contain import CONTAINMENT
+
+        CONTAINMENT.start()
     run_dir = create_run_dir(options.workdir, job.runs_root, spec.name)
     run_dir.snapshot.mkdir()
     if job.plan is not None:
@@ -145,6 +151,10 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         echo=options.echo,
         cancel=options.cancel,
     )
+    if options.session is not None:
+        options.session.executing()
+    if options.verbose and options.echo is not None:
+        options.echo.write(f"runner: the command's processes are held by {_held_by(runtime)}\n")
     launch = LAUNCHERS[runtime.backend](context, runtime)
     argv = list(launch.argv)
     record = {**run_record(job, output_paths, argv, key), **launch.details}
@@ -155,7 +165,9 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     missing = _missing_outputs(spec, output_paths)
     status, message = _status(spec, outcome, options.timeout, missing)
     final_status = "interrupted" if outcome.interrupted else status.value
-    write_json_atomic(run_dir.record, {**record, **outcome_record(outcome, final_status, message)})
+    final = {**record, **outcome_record(outcome, final_status, message)}
+    final["containment"] = outcome.containment
+    write_json_atomic(run_dir.record, final)
     if outcome.interrupted:
         raise InterruptedRun(f"interrupted; the partial run is in {run_dir.root}")
     return RunResult(
@@ -169,6 +181,15 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         cache_key=key,
         argv=tuple(argv),
     )
+
+
+def _held_by(runtime: Runtime) -> str:
+    """Which containment is in force for a run (verbose output; `run.json` has it too)."""
+    if runtime.backend == "docker":
+        return "a container (the engine's own cgroup; removed by runner's watch if runner dies)"
+    from runner.process.contain import CONTAINMENT
+
+    return CONTAINMENT.describe()
 
 
 def _publish(store: CacheStore, job: Job, result: RunResult, parts: KeyParts) -> RunResult:

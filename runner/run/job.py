@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from runner.bind.bindings import Bindings, bind
 from runner.cache.digest import MemoFileDigest
@@ -27,6 +27,9 @@ from runner.snapshot.plan import plan_snapshot
 from runner.spec.model import JobType, ModuleSpec
 from runner.struct import Struct
 
+if TYPE_CHECKING:
+    from runner.run.session import Session
+
 
 class RunOptions(Struct):
     workdir: Path | None = None  # None: a new folder under runs_root
@@ -45,6 +48,7 @@ class RunOptions(Struct):
     strict_python: bool | None = None
     cancel: threading.Event | None = None  # set from another thread to stop the run (pipelines)
     require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
+    session: Session | None = None  # what the steps of one pipeline run share
 
 
 class Job(Struct):
@@ -90,7 +94,10 @@ def prepare_job(
         )
     cache_root = options.cache_dir or default_cache_root(os.environ)
     env_store = EnvStore(cache_root / "envs")
-    store = CacheStore(cache_root) if options.cache else None
+    store = None
+    if options.cache:
+        session = options.session
+        store = session.store(cache_root) if session is not None else CacheStore(cache_root)
     plan = plan_with_memo(spec, store.state if store else None)
     parts = None
     if store is not None:

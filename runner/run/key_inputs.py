@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from runner.cache.digest import digest_path
 from runner.cache.state import StateDB
+from runner.cache.trees import check_input
 from runner.errors import BindingError
 from runner.run.key import InputPart, KeyParts, abstract_paths, module_digest
 from runner.run.launch import command
@@ -39,12 +39,9 @@ def key_parts(
 
 def input_part(path: Path, state: StateDB | None, name: str) -> InputPart:
     try:
-        tree = digest_path(path, state)
+        checked = check_input(path, state)
     except OSError as exc:
         raise BindingError(f"input '{name}': cannot read {path}: {exc.strerror or exc}") from None
-    is_file = len(tree.files) == 1 and tree.files[0].relpath == ""
-    return InputPart(
-        digest=tree.digest,
-        basename=path.name if is_file else None,
-        files={entry.relpath or path.name: entry.digest for entry in tree.files},
-    )
+    if checked.single_file:
+        return InputPart(checked.digest, path.name, {path.name: checked.files.get("", "")})
+    return InputPart(checked.digest, None, checked.files)

@@ -31,9 +31,13 @@ def materialize(plan: SnapshotPlan, dest: Path) -> None:
     for folder in sorted(ancestors(entry.relpath for entry in plan.entries) - {""}):
         (dest / folder).mkdir(parents=True, exist_ok=True)
     files = [entry for entry in plan.entries if entry.kind == "file"]
-    with ThreadPoolExecutor(max_workers=_COPY_WORKERS) as pool:
-        for _ in pool.map(partial(_copy, dest), files):
-            pass
+    if len(files) <= _COPY_WORKERS:  # a pool would cost more than it saves
+        for entry in files:
+            _copy(dest, entry)
+    else:
+        with ThreadPoolExecutor(max_workers=_COPY_WORKERS) as pool:
+            for _ in pool.map(partial(_copy, dest), files):
+                pass
     for entry in plan.entries:
         if entry.kind == "zip":
             _write_zip(entry, dest / entry.relpath)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -112,14 +113,19 @@ def test_published_and_served_files_need_no_hashing(store: CacheStore, tmp_path:
         assert digest_path(tmp_path / f"served{number}", store.state).bytes_read == 0
 
 
-def test_writing_through_a_hardlink_makes_a_miss_then_a_clean_republish(
-    store: CacheStore, tmp_path: Path
-) -> None:
+def served_link(store: CacheStore, tmp_path: Path) -> Path:
+    """A file of a served entry: a hard link to its object in the store."""
     publish_tree(store, tmp_path / "produced")
     entry = store.lookup(KEY)
     assert entry is not None
     store.materialize(entry, {"out": tmp_path / "served"})
-    victim = tmp_path / "served" / "a.txt"
+    return tmp_path / "served" / "a.txt"
+
+
+def test_writing_through_a_hardlink_makes_a_miss_then_a_clean_republish(
+    store: CacheStore, tmp_path: Path
+) -> None:
+    victim = served_link(store, tmp_path)
     if os.geteuid() != 0:
         victim.chmod(0o644)  # what a non-root user would have to do first
     with open(victim, "r+b") as stream:  # root writes straight through the 0444 link
@@ -135,6 +141,41 @@ def test_writing_through_a_hardlink_makes_a_miss_then_a_clean_republish(
     assert again is not None
     store.materialize(again, {"out": tmp_path / "served-again"})
     assert (tmp_path / "served-again" / "a.txt").read_text() == "alpha\n"
+
+
+def test_an_object_rewritten_with_its_stamps_put_back_is_never_served(
+    store: CacheStore, tmp_path: Path
+) -> None:
+    victim = served_link(store, tmp_path)
+    before = victim.stat()
+    victim.chmod(0o644)
+    with open(victim, "r+b") as stream:  # the same size
+        stream.write(b"ALPHA")
+    victim.chmod(before.st_mode)
+    os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same mtime
+    assert (victim.stat().st_size, victim.stat().st_mtime_ns) == (
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    assert store.lookup(KEY) is None  # read again because its ctime moved: not served
+    assert "modified after it was stored" in store.problems[0]
+
+
+def test_a_sound_entry_is_confirmed_without_reading(store: CacheStore, tmp_path: Path) -> None:
+    publish_tree(store, tmp_path / "produced")
+    entry = store.lookup(KEY)
+    assert entry is not None
+    store.materialize(entry, {"out": tmp_path / "served"})
+    settle(tmp_path / "served")  # the links' ctime, moved by placing them, ages
+    read = store.state.stats.bytes_read
+    assert store.lookup(KEY) is not None
+    assert store.lookup(KEY) is not None
+    assert store.state.stats.bytes_read - read <= sum(
+        p.stat().st_size for p in objects_in(store)
+    )  # at most once, then vouched for by the memo
+    read = store.state.stats.bytes_read
+    assert store.lookup(KEY) is not None
+    assert store.state.stats.bytes_read == read
 
 
 def _manifest_damage(path: Path) -> None:
@@ -215,6 +256,25 @@ def test_lookup_repairs_while_the_caller_holds_the_key(store: CacheStore, tmp_pa
     with store.lock(KEY):
         assert store.lookup(KEY) is None  # reentrant: no deadlock
         assert not store.layout.entry_dir(KEY).exists()
+
+
+def test_threads_of_one_process_take_a_key_in_turn(store: CacheStore) -> None:
+    events: list[str] = []
+
+    def other_thread() -> None:
+        with store.key_locks.attempt(KEY) as held:
+            events.append(f"attempt {held}")
+        with store.lock(KEY):
+            events.append("other holds")
+
+    with store.lock(KEY), store.lock(KEY):  # reentrant in one thread
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive()  # waiting for us
+        events.append("released")
+    worker.join(5)
+    assert events == ["attempt False", "released", "other holds"]
 
 
 def test_a_damaged_entry_is_kept_while_another_holds_its_key(tmp_path: Path) -> None:

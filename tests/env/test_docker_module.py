@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import docker
@@ -138,3 +142,58 @@ def test_parallel_module_in_a_container(
     assert result.ok, result.log.read_text()
     lines = (result.outputs["scores"] / "parallel_run_step.txt").read_text().splitlines()
     assert len(lines) == 6
+
+
+SLEEPY = """\
+$schema: http://azureml/sdk-2-0/CommandComponent.json
+type: CommandComponent
+name: sleepy
+version: 1
+environment:
+  docker:
+    image: {image}
+outputs:
+  out: {{type: AnyDirectory}}
+command: >-
+  python -c "import time; print('ready', flush=True); time.sleep(60)" {{outputs.out}}
+"""
+
+# `python -m runner ARGS` with Ctrl-C's usual meaning, even from a shell's background job.
+WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'runner'; runpy.run_module('runner', run_name='__main__')"
+)
+
+
+def test_an_interrupted_container_run_records_its_real_end(
+    tmp_path: Path, base_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = tmp_path / "sleepy.yaml"
+    spec.write_text(SLEEPY.format(image=base_image))
+    runs = tmp_path / "runs"
+    env = {**os.environ, "RUNNER_ENV": "docker", "RUNNER_CACHE_DIR": str(tmp_path / "cache")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", WITH_CTRL_C, "run", str(spec), "--runs-dir", str(runs), "--quiet"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not any("stdout ready" in log.read_text() for log in runs.glob("*/execution.log")):
+            assert time.monotonic() < deadline and process.poll() is None, "never got ready"
+            time.sleep(0.05)
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    (run_dir,) = runs.glob("sleepy-*")
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "interrupted"
+    assert record["exit_code"] == -signal.SIGINT  # python died of the SIGINT it was sent
+    assert record["duration"] > 1
+    assert record["containment"] == "container"
+    footer = (run_dir / "execution.log").read_text().splitlines()[-1]
+    assert f"end: exit code -2, duration {record['duration']:.3f} s, interrupted" in footer

@@ -6,6 +6,8 @@ import io
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,7 +15,12 @@ from pathlib import Path
 import docker
 import pytest
 
-from runner.env.container import ContainerInvocation, host_has_gpu, run_container
+from runner.env.container import (
+    ContainerInvocation,
+    container_name,
+    host_has_gpu,
+    run_container,
+)
 from runner.process.local import Outcome
 
 pytestmark = pytest.mark.docker
@@ -161,12 +168,56 @@ def test_ctrl_c_stops_the_container(base_image: str, tmp_path: Path, docker_clie
                 return
             time.sleep(0.05)
 
-    threading.Thread(target=interrupt_when_ready, daemon=True).start()
-    outcome: Outcome = run_container(inv)
+    # A test run started in the background has SIGINT ignored: give it Ctrl-C's usual meaning.
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=interrupt_when_ready, daemon=True).start()
+        started = time.monotonic()
+        outcome: Outcome = run_container(inv)
+        elapsed = time.monotonic() - started
+    finally:
+        signal.signal(signal.SIGINT, saved)
     assert outcome.interrupted and not outcome.timed_out
     assert "interrupted: stopping the container" in records(inv.log_path, "runner")
-    assert outcome.duration < 10
+    # The real end: python died of the SIGINT it was sent, after it had printed "ready".
+    assert outcome.exit_code == -signal.SIGINT
+    assert 0.2 < outcome.duration <= elapsed
+    assert records(inv.log_path, "runner")[-1].startswith(
+        f"end: exit code -2, duration {outcome.duration:.3f} s"
+    )
     assert gone(docker_client, inv.name)
+
+
+KILLED_DRIVER = """
+import sys
+from pathlib import Path
+from runner.env.container import ContainerInvocation, run_container
+run_container(ContainerInvocation(
+    image=sys.argv[1], log_path=Path(sys.argv[2]), name=sys.argv[3],
+    argv=("python", "-c", "import time; print('ready', flush=True); time.sleep(60)"),
+))
+"""
+
+
+def test_sigkill_of_runner_removes_its_container(
+    base_image: str, tmp_path: Path, docker_client
+) -> None:
+    name = container_name("sigkill")
+    log = tmp_path / "run.log"
+    process = subprocess.Popen([sys.executable, "-c", KILLED_DRIVER, base_image, str(log), name])
+    try:
+        deadline = time.monotonic() + 30
+        while not (log.exists() and "ready" in records(log, "stdout")):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        assert not gone(docker_client, name)
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 60  # a busy machine gives the watch little time
+    while not gone(docker_client, name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gone(docker_client, name), "the watch removes the container of a killed runner"
 
 
 def test_cancel_from_another_thread_stops_the_container(

@@ -322,9 +322,17 @@ def test_cli_failure_summary_with_nothing_cached_suggests_what_really_runs(
     assert "(not every step upstream of 'join' is cached: the re-run starts at right)" in out
 
 
+# `python -m runner ARGS` with Ctrl-C's usual meaning: a shell's background job (a test run
+# started with `&`) starts its children with SIGINT ignored, and Python then keeps it ignored.
+WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'runner'; runpy.run_module('runner', run_name='__main__')"
+)
+
+
 def test_ctrl_c_stops_every_step(diamond: Diamond, tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "pipeline", "run", str(diamond.path),
+        [sys.executable, "-c", WITH_CTRL_C, "pipeline", "run", str(diamond.path),
          "--runs-dir", str(diamond.runs), "--set", "pause=60", "--jobs", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -407,3 +415,21 @@ def test_a_bug_in_one_step_fails_that_step_only(
     assert states(result)["side"] == "failed"
     assert result.steps["side"].message.startswith("internal error (RuntimeError: boom)")
     assert states(result)["join"] == "succeeded"
+
+
+def test_steps_share_one_cache_connection(
+    diamond: Diamond, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runner.cache.store
+
+    opened: list[Path] = []
+
+    class Counted(runner.cache.store.StateDB):
+        def __init__(self, path: Path) -> None:
+            opened.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(runner.cache.store, "StateDB", Counted)
+    assert diamond.run().ok
+    assert diamond.run().ok
+    assert len(opened) == 2  # one per pipeline run, not one per step

@@ -304,3 +304,66 @@ def test_runs_folder_inside_the_module_folder_stays_out_of_the_snapshot(
     assert not (first.workdir / "snapshot" / "runs").exists()
     again = counter.module.run(data=counter.data, quiet=True)
     assert again.cached, again.notes
+
+
+def history_files(counter: Counter) -> dict[str, tuple[int, int]]:
+    """Every file of the module's history: relative path -> (inode, size)."""
+    root = Path(os.environ["RUNNER_CACHE_DIR"]) / "history"
+    return {
+        str(p.relative_to(root)): (p.stat().st_ino, p.stat().st_size)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_history_writes_only_what_is_new(counter: Counter) -> None:
+    counter.run()
+    first = history_files(counter)
+    trees = {name for name in first if "/trees/" in name}
+    assert len(trees) == 2  # the input's file list and the code's
+    counter.run()  # a hit: nothing written, the run's file only marked as the latest
+    assert history_files(counter) == first
+    counter.run(ratio="0.8")  # a new key, same input and code: one small file, no list again
+    second = history_files(counter)
+    added = set(second) - set(first)
+    assert len(added) == 1 and not any("/trees/" in name for name in added)
+    assert {name: second[name] for name in first} == first
+    assert counter.explain(ratio="0.75") == []  # a hit: nothing to explain
+    (counter.data / "a.csv").write_text("1\n")
+    assert counter.explain(ratio="0.8") == ["input 'data': a.csv changed"]
+
+
+def test_history_keeps_the_last_runs(counter: Counter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("runner.run.history.KEEP", 2)
+    for ratio in ("0.1", "0.2", "0.3", "0.4", "0.5"):
+        counter.run(ratio=ratio)
+    runs = [name for name in history_files(counter) if "/trees/" not in name]
+    assert len(runs) == 2
+    # The latest run is the one explain compares with.
+    assert counter.explain(ratio="0.6") == ["parameter ratio: 0.5 -> 0.6"]
+
+
+def test_steps_of_one_module_record_their_runs_at_once(counter: Counter, tmp_path: Path) -> None:
+    import threading
+
+    from runner.run.history import record_last_run
+    from runner.run.key import KeyParts
+
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def record(n: int) -> None:
+        parts = KeyParts(f"m{n}", ("x",), {}, {}, "", "env", {})
+        barrier.wait()
+        try:
+            record_last_run(tmp_path / "cache", counter.module.spec, parts, "succeeded")
+        except BaseException as exc:  # the race this test is about
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(list((tmp_path / "cache" / "history").glob("*/*.json"))) == 8
