@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -20,12 +19,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from runner.log import logger
 from runner.process.cgroup import CgroupHome, CgroupTree, find_home, place
 from runner.process.spawn import Ready, Trampoline
 from runner.process.tree import SPAWNED, ScanTree, become_subreaper
 from runner.process.watch import WATCH
-
-log = logging.getLogger(__name__)
 
 # `subreaper` forces the fallback (tests, or a system whose cgroup should not be touched).
 MODE_VARIABLE = "RUNNER_CONTAINMENT"
@@ -159,7 +157,7 @@ class Containment:
     def _give_up(self, why: str) -> None:
         with self._lock:
             if self._home is not None:
-                log.info("containment: %s; falling back on the subreaper", why)
+                logger(__name__).info("containment: %s; falling back on the subreaper", why)
                 self._home.remove()
                 self._home, self._why_not = None, why
 
