@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import secrets
 import signal
 from pathlib import Path
 
@@ -34,7 +33,7 @@ class CgroupHome:
     """This process's folder of execution cgroups, made on first use."""
 
     def __init__(self, parent: Path, relative: str) -> None:
-        name = f"runner-{os.getpid()}-{secrets.token_hex(3)}"
+        name = f"runner-{os.getpid()}-{os.urandom(3).hex()}"
         self.path = parent / name
         self.relative = f"{relative.rstrip('/')}/{name}"  # as /proc/PID/cgroup names it
         self.path.mkdir()
