@@ -189,10 +189,16 @@ class Slot:
         self._held: list[tuple[str, ...]] = [held] if held else []
 
     def popen(
-        self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]
+        self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], stdin: bool = False
     ) -> subprocess.Popen[bytes]:
         """Start the command: through the trampoline waiting in the cgroup, else directly.
-        Raises OSError or ValueError as Popen does when it cannot start."""
+        With `stdin`, the command reads ours (a debugger's prompt on a terminal), which only a
+        direct start can give it. Raises OSError or ValueError as Popen does when it cannot
+        start."""
+        if self.trampoline is not None and stdin:
+            SPAWNED.discard(self.trampoline.proc.pid)
+            self.trampoline.discard()  # its cgroup stays this slot's: the command moves in
+            self.trampoline = None
         if self.trampoline is not None:
             SPAWNED.discard(self.trampoline.proc.pid)  # from now on: the execution's root
             return self.trampoline.launch(argv, cwd, env)
@@ -200,7 +206,7 @@ class Slot:
             list(argv),
             cwd=cwd,
             env=env,
-            stdin=subprocess.DEVNULL,
+            stdin=None if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             bufsize=0,

@@ -18,7 +18,7 @@ from runner.run.deliver import deliver
 from runner.run.history import record_last_run
 from runner.run.job import Job, RunOptions, prepare_job
 from runner.run.key import KeyParts
-from runner.run.launch import Launch, LaunchContext, process_launch
+from runner.run.launch import Launch, LaunchContext, command, process_launch
 from runner.run.record import now, outcome_record, run_record
 from runner.run.result import RunResult, Status
 from runner.run.workdir import RunDir, create_run_dir, work_path
@@ -28,6 +28,7 @@ from runner.struct import replace
 
 if TYPE_CHECKING:
     from runner.process.local import Outcome
+    from runner.run.debug import DebugSession
 
 __all__ = ["RunOptions", "RunResult", "Status", "run_module"]
 
@@ -77,7 +78,8 @@ def _serve_required(job: Job) -> RunResult:
 
 
 def _cached_or_executed(job: Job, store: CacheStore, parts: KeyParts) -> RunResult:
-    key, force = parts.key, job.options.force
+    # A debugged run executes: the IDE is attaching to it, not to an earlier result.
+    key, force = parts.key, job.options.force or job.options.debug is not None
     served = None if force else _try_serve(job, store, key)
     if served is not None:
         return served
@@ -123,6 +125,8 @@ LAUNCHERS: Mapping[BackendName, Callable[[LaunchContext, Runtime], Launch]] = {
 def _execute(job: Job, key: str | None = None) -> RunResult:
     spec, bindings, options = job.spec, job.bindings, job.options
     choice = job.environment
+    if options.debug is not None or options.post_mortem:
+        _refuse_undebuggable(job)
     # Built (or found) before the run folder exists: a failed build leaves no half-made run.
     runtime = choice.backend.ensure(choice.request, job.env_store, options.echo)
     if runtime.backend != "docker":
@@ -150,6 +154,9 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         timeout=options.timeout,
         echo=options.echo,
         cancel=options.cancel,
+        debug=_debug_session(job, run_dir, runtime),
+        stdin=options.stdin,
+        post_mortem=options.post_mortem,
     )
     if options.session is not None:
         options.session.executing()
@@ -181,6 +188,31 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         cache_key=key,
         argv=tuple(argv),
     )
+
+
+def _refuse_undebuggable(job: Job) -> None:
+    """--debug and --pdb need a python command: refused before anything is built or made."""
+    from runner.run.debug import refuse_non_python
+
+    spec, bindings = job.spec, job.bindings
+    argv = command(
+        spec,
+        bindings.values,
+        {name: str(path) for name, path in bindings.inputs.items()},
+        {out.name: out.python_name for out in spec.outputs},
+        "parallel_run.py",
+    )
+    flag = "--debug" if job.options.debug is not None else "--pdb"
+    refuse_non_python(argv, f"{spec.source}", flag, job.environment.name)
+
+
+def _debug_session(job: Job, run_dir: RunDir, runtime: Runtime) -> DebugSession | None:
+    if job.options.debug is None:
+        return None
+    from runner.run.debug import open_session
+
+    in_container = "/mnt/runner/snapshot" if runtime.backend == "docker" else None
+    return open_session(job.options.debug, job.plan, run_dir.root, in_container)
 
 
 def _held_by(runtime: Runtime) -> str:

@@ -28,6 +28,7 @@ from runner.spec.model import JobType, ModuleSpec
 from runner.struct import Struct
 
 if TYPE_CHECKING:
+    from runner.run.debug import DebugRequest
     from runner.run.session import Session
 
 
@@ -49,6 +50,9 @@ class RunOptions(Struct):
     cancel: threading.Event | None = None  # set from another thread to stop the run (pipelines)
     require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
     session: Session | None = None  # what the steps of one pipeline run share
+    debug: DebugRequest | None = None  # --debug: start under debugpy (never from the cache)
+    stdin: bool = False  # the command reads runner's stdin (a terminal: breakpoint(), --pdb)
+    post_mortem: bool = False  # --pdb: post-mortem pdb in the module's process when it raises
 
 
 class Job(Struct):

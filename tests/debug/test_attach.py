@@ -1,0 +1,183 @@
+"""`runner run --debug`: a real runner process, a real debugpy, and the tests' DAP client
+attaching as an IDE would; breakpoints are set in the ORIGINAL source files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from dap import DapClient
+from debug_helpers import HELPER_LINE, SCRIPT_LINE, Project
+
+RUNNER = [sys.executable, "-m", "runner"]
+LISTENING = re.compile(r"debugger listening on (\S+):(\d+) \(waiting for the IDE to attach\)")
+
+
+class DebuggedRun:
+    """`runner run ... --debug 0` started in the background; its address read from stderr."""
+
+    def __init__(self, args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [*RUNNER, *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stderr: list[str] = []
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+            found = LISTENING.search(line)
+            if found:
+                self.host, self.port = found.group(1), int(found.group(2))
+                break
+        else:
+            self.proc.wait()
+            raise AssertionError("no `debugger listening` line:\n" + "".join(self.stderr))
+
+    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, "".join(self.stderr) + err
+
+
+@pytest.fixture
+def started(project: Project) -> Iterator[list[DebuggedRun]]:
+    runs: list[DebuggedRun] = []
+    yield runs
+    for run in runs:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait()
+
+
+def _debug(project: Project, runs: list[DebuggedRun], *extra: str) -> DebuggedRun:
+    args = [*_run_args(project), "--debug", "0", *extra]
+    run = DebuggedRun(args, project.root)
+    runs.append(run)
+    return run
+
+
+def _run_args(project: Project) -> list[str]:
+    runs = str(project.root / "runs")
+    return ["run", str(project.spec), "-i", f"words={project.words}", "--runs-dir", runs]
+
+
+def _hit(run: DebuggedRun, source: Path, line: int, **attach: object) -> None:
+    with DapClient.open(run.host, run.port) as client:
+        hit = client.attach_and_break(source, line, **attach)
+        assert hit["breakpoints"][0]["verified"], hit
+        stopped = hit["stopped"]["body"]
+        assert stopped["reason"] == "breakpoint"
+        frame = client.top_frame(stopped["threadId"])
+        assert frame["source"]["path"] == str(source)
+        assert frame["line"] == line
+        client.continue_to_end(stopped["threadId"])
+
+
+def _succeeded(run: DebuggedRun, project: Project) -> None:
+    code, _, err = run.finish()
+    assert code == 0, err
+    outputs = project.root / "runs"
+    assert [p.read_text() for p in outputs.glob("*/outputs/out/loud.txt")] == ["HELLO!"]
+
+
+def test_host_breakpoint_in_an_additional_include_binds_with_a_plain_attach(
+    project: Project, started: list[DebuggedRun]
+) -> None:
+    run = _debug(project, started, "--env", "host")
+    _hit(run, project.helper, HELPER_LINE)
+    _succeeded(run, project)
+
+
+def test_mappings_an_ide_sends_do_not_undo_runners(
+    project: Project, started: list[DebuggedRun]
+) -> None:
+    """VS Code maps its workspace onto itself for a local attach that names no mappings."""
+    run = _debug(project, started)
+    identity = [{"localRoot": str(project.root), "remoteRoot": str(project.root)}]
+    _hit(run, project.script, SCRIPT_LINE, pathMappings=identity)
+    _succeeded(run, project)
+
+
+def test_venv_gets_debugpy_without_changing_its_environment(
+    project: Project, started: list[DebuggedRun]
+) -> None:
+    run = _debug(project, started, "--env", "venv")
+    _hit(run, project.script, SCRIPT_LINE)
+    code, _, err = run.finish()
+    assert code == 0, err
+    record = json.loads(next((project.root / "runs").glob("*/run.json")).read_text())
+    venv = Path(record["environment_overrides"]["set"]["VIRTUAL_ENV"])
+    assert not list(venv.glob("lib/python*/site-packages/debugpy")), "debugpy was installed"
+    # The next plain run is served from the cache that the debugged run filled.
+    again = subprocess.run(
+        [*RUNNER, *_run_args(project), "--env", "venv", "--json"],
+        cwd=project.root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert json.loads(again.stdout)["status"] == "cached", again.stderr
+
+
+@pytest.mark.docker
+def test_docker_port_published_and_breakpoint_binds(
+    project: Project, started: list[DebuggedRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = os.environ.get("RUNNER_TEST_IMAGE", "runner-test/bookworm-python:1")
+    env = {**os.environ, "RUNNER_DOCKER_BASE_IMAGE": image}
+    run = DebuggedRun([*_run_args(project), "--env", "docker", "--debug", "0"], project.root, env)
+    started.append(run)
+    _hit(run, project.script, SCRIPT_LINE)
+    _succeeded(run, project)
+    record = json.loads(next((project.root / "runs").glob("*/run.json")).read_text())
+    mounts = {m["container"]: m for m in record["container"]["mounts"]}
+    assert "/mnt/runner/debugpy/debugpy" not in mounts  # the record is the run without debugger
+
+
+def test_the_announcement_under_json_is_one_object_on_stderr(
+    project: Project, started: list[DebuggedRun]
+) -> None:
+    run = _debug(project, started, "--json")
+    with DapClient.open(run.host, run.port) as client:
+        hit = client.attach_and_break(project.script, SCRIPT_LINE)
+        client.continue_to_end(hit["stopped"]["body"]["threadId"])
+    code, out, err = run.finish()
+    assert code == 0, err
+    assert json.loads(out)["status"] == "succeeded"
+    announced = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert announced[0]["debugger"] == "listening" and announced[0]["port"] == run.port
+    configuration = announced[0]["configuration"]
+    assert configuration["request"] == "attach" and configuration["type"] == "debugpy"
+    assert configuration["connect"] == {"host": "127.0.0.1", "port": run.port}
+
+
+def test_killing_the_ide_leaves_the_run_to_finish(
+    project: Project, started: list[DebuggedRun]
+) -> None:
+    run = _debug(project, started)
+    client = DapClient.open(run.host, run.port)
+    client.attach_and_break(project.script, SCRIPT_LINE)
+    client.sock.close()  # the IDE is gone without a word: the module goes on
+    _succeeded(run, project)
+
+
+def test_a_module_that_is_not_python_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "echo.yml"
+    spec.write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
+        "type: command\nname: echo\nversion: 1\ncommand: echo hello\n"
+    )
+    done = subprocess.run(
+        [*RUNNER, "run", str(spec), "--debug", "5678"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "--debug needs a python command" in done.stderr and "echo hello" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").glob("echo-*"))
