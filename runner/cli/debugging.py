@@ -46,6 +46,12 @@ def debug_request(text: str, name: str, stderr: TextIO, as_json: bool) -> DebugR
     return DebugRequest(parse_address(text), announce)
 
 
+def pipeline_debug(text: str, stderr: TextIO, as_json: bool) -> tuple[str, DebugRequest]:
+    """--debug STEP[=[HOST:]PORT] of `runner pipeline run` (debugpy's usual port by default)."""
+    step, _, address = text.partition("=")
+    return step, debug_request(address or "5678", step, stderr, as_json)
+
+
 def stdin_is_terminal() -> bool:
     """The module reads runner's stdin only from a terminal: a prompt (pdb, breakpoint()) is
     answered there; anything else keeps /dev/null, as before."""

@@ -61,3 +61,43 @@ def make_project(root: Path) -> Project:
     made.helper.write_text(textwrap.dedent(HELPER))
     made.words.write_text("hello")
     return made
+
+
+WRITER_SPEC = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+name: writer
+version: 0.0.1
+outputs:
+  words: {type: uri_file}
+code: .
+command: python writer.py ${{outputs.words}}
+"""
+
+PIPELINE = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+display_name: write then shout
+jobs:
+  write:
+    type: command
+    component: ./writer/writer.yml
+  loud:
+    type: command
+    component: ./module/loud.yml
+    inputs:
+      words: ${{parent.jobs.write.outputs.words}}
+"""
+
+
+def add_pipeline(project: Project) -> Path:
+    """`write` (a file of words) -> `loud` (the project's module); the pipeline file."""
+    writer = project.root / "writer"
+    writer.mkdir()
+    (writer / "writer.yml").write_text(WRITER_SPEC)
+    (writer / "writer.py").write_text(
+        "import pathlib, sys\npathlib.Path(sys.argv[1]).write_text('from upstream')\n"
+    )
+    path = project.root / "pipeline.yml"
+    path.write_text(PIPELINE)
+    return path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from dap import DapClient
-from debug_helpers import HELPER_LINE, SCRIPT_LINE, Project
+from debug_helpers import HELPER_LINE, SCRIPT_LINE, Project, add_pipeline
 
 RUNNER = [sys.executable, "-m", "runner"]
 LISTENING = re.compile(r"debugger listening on (\S+):(\d+) \(waiting for the IDE to attach\)")
@@ -181,3 +181,25 @@ def test_a_module_that_is_not_python_is_refused(tmp_path: Path) -> None:
     assert "--debug needs a python command" in done.stderr and "echo hello" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").glob("echo-*"))
+
+
+def test_a_pipeline_step_whose_input_comes_from_a_cached_upstream_step(
+    project: Project, started: list[DebuggedRun]
+) -> None:
+    pipeline = str(add_pipeline(project))
+    runs = ["--runs-dir", str(project.root / "runs")]
+    first = subprocess.run(
+        [*RUNNER, "pipeline", "run", pipeline, *runs, "--json", "--quiet"],
+        cwd=project.root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    run = DebuggedRun(["pipeline", "run", pipeline, *runs, "--json", "--debug", "loud=0"],
+                      project.root)  # fmt: skip
+    started.append(run)
+    _hit(run, project.helper, HELPER_LINE)
+    code, out, err = run.finish()
+    assert code == 0, err
+    steps = json.loads(out)["steps"]
+    assert steps["write"]["status"] == "cached"
+    assert steps["loud"]["status"] == "succeeded"  # debugged: executed, never from the cache
+    assert Path(steps["loud"]["outputs"]["out"], "loud.txt").read_text() == "FROM UPSTREAM!"
