@@ -46,6 +46,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="re-run and replace the cache entry")
     add_debug_flag(parser)
     add_pdb_flags(parser)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the module's python script inside runner's own interpreter (runpy)",
+    )
     leaf(
         parser,
         _run,
@@ -79,6 +84,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         debug=debug_request(args.debug, spec.name, stderr, args.json) if args.debug else None,
         stdin=stdin_is_terminal(),
         post_mortem=args.pdb,
+        in_process=args.in_process,
         **environment_options(args),
     )
     result = run_module(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), options)

@@ -125,7 +125,11 @@ LAUNCHERS: Mapping[BackendName, Callable[[LaunchContext, Runtime], Launch]] = {
 def _execute(job: Job, key: str | None = None) -> RunResult:
     spec, bindings, options = job.spec, job.bindings, job.options
     choice = job.environment
-    if options.debug is not None or options.post_mortem:
+    if options.in_process:
+        from runner.run.inprocess import refuse_in_process
+
+        refuse_in_process(_planned_argv(job), str(spec.source))
+    elif options.debug is not None or options.post_mortem:
         _refuse_undebuggable(job)
     # Built (or found) before the run folder exists: a failed build leaves no half-made run.
     runtime = choice.backend.ensure(choice.request, job.env_store, options.echo)
@@ -162,7 +166,12 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         options.session.executing()
     if options.verbose and options.echo is not None:
         options.echo.write(f"runner: the command's processes are held by {_held_by(runtime)}\n")
-    launch = LAUNCHERS[runtime.backend](context, runtime)
+    if options.in_process:
+        from runner.run.inprocess import inprocess_launch
+
+        launch = inprocess_launch(context, runtime, job.plan, options.post_mortem)
+    else:
+        launch = LAUNCHERS[runtime.backend](context, runtime)
     argv = list(launch.argv)
     record = {**run_record(job, output_paths, argv, key), **launch.details}
     record["environment"] = {"backend": runtime.backend, "fingerprint": runtime.fingerprint}
@@ -194,16 +203,20 @@ def _refuse_undebuggable(job: Job) -> None:
     """--debug and --pdb need a python command: refused before anything is built or made."""
     from runner.run.debug import refuse_non_python
 
+    flag = "--debug" if job.options.debug is not None else "--pdb"
+    refuse_non_python(_planned_argv(job), f"{job.spec.source}", flag, job.environment.name)
+
+
+def _planned_argv(job: Job) -> list[str]:
+    """The command as it will be, but for the output paths (not made yet)."""
     spec, bindings = job.spec, job.bindings
-    argv = command(
+    return command(
         spec,
         bindings.values,
         {name: str(path) for name, path in bindings.inputs.items()},
         {out.name: out.python_name for out in spec.outputs},
         "parallel_run.py",
     )
-    flag = "--debug" if job.options.debug is not None else "--pdb"
-    refuse_non_python(argv, f"{spec.source}", flag, job.environment.name)
 
 
 def _debug_session(job: Job, run_dir: RunDir, runtime: Runtime) -> DebugSession | None:

@@ -53,6 +53,7 @@ class RunOptions(Struct):
     debug: DebugRequest | None = None  # --debug: start under debugpy (never from the cache)
     stdin: bool = False  # the command reads runner's stdin (a terminal: breakpoint(), --pdb)
     post_mortem: bool = False  # --pdb: post-mortem pdb in the module's process when it raises
+    in_process: bool = False  # run the python script in this interpreter (runpy), not a child
 
 
 class Job(Struct):
@@ -81,6 +82,10 @@ def prepare_job(
     cache key; build and run nothing."""
     base_dir = options.base_dir or Path.cwd()
     refuse_unrunnable(spec)
+    if options.in_process:
+        from runner.run.inprocess import in_process_options
+
+        options = in_process_options(spec, options)
     bindings = bind(spec, values, outputs, base_dir=base_dir)
     if options.workdir is not None:
         _check_destinations(spec, bindings, RunDir(options.workdir.expanduser().resolve()))
