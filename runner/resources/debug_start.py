@@ -4,7 +4,8 @@ Standalone (copied into the run folder's internal files, mounted read-only in a 
 imports nothing of runner, and debugpy from runner's own copy that runner put on PYTHONPATH.
 It is run as `python [interpreter flags] debug_start.py TARGET...`, where TARGET is what
 followed the interpreter in the module's command (`script.py ARGS`, `-m module ARGS`,
-`-c CODE ARGS`).
+`-c CODE ARGS`). With RUNNER_DEBUG_PDB=1 instead of an address (`runner run --pdb`), the
+target runs without debugpy, and an exception it raises opens post-mortem pdb.
 
 Runner tells it, through the environment:
 - RUNNER_DEBUG_LISTEN  `HOST:PORT` for debugpy to listen on
@@ -78,20 +79,53 @@ def _mapped_first(maps: list[tuple[str, ...]]) -> None:
     setup([])
 
 
+def _post_mortem(target: list[str]) -> None:
+    """Run the target as python would; if it raises, pdb where it raised, then exit 1."""
+    import pdb
+    import runpy
+    import traceback
+
+    try:
+        if target[0] == "-m":
+            sys.argv = target[1:]
+            runpy.run_module(target[1], run_name="__main__", alter_sys=True)
+        elif target[0] == "-c":
+            sys.argv = ["-c", *target[2:]]
+            sys.path.insert(0, "")
+            exec(compile(target[1], "<string>", "exec"), {"__name__": "__main__"})
+        else:
+            sys.argv = target
+            sys.path.insert(0, os.path.dirname(os.path.abspath(target[0])))  # noqa: PTH100,PTH120
+            runpy.run_path(target[0], run_name="__main__")
+    except SystemExit:
+        raise
+    except BaseException:
+        traceback.print_exc()
+        print("runner: post-mortem pdb (`c` or `q` to end the run)", file=sys.stderr, flush=True)
+        pdb.post_mortem(sys.exc_info()[2])
+        sys.exit(1)
+
+
 def main() -> None:
     del sys.path[0]  # runner's internal folder (this file's): not the module's to import from
     flags, target = _split(sys.argv[1:])
     environ = os.environ
     listen = environ.pop("RUNNER_DEBUG_LISTEN", "")
+    post_mortem = environ.pop("RUNNER_DEBUG_PDB", "") == "1"
     maps = [tuple(pair) for pair in json.loads(environ.pop("RUNNER_DEBUG_MAPS", "[]"))]
     claim = environ.pop("RUNNER_DEBUG_CLAIM", "")
     plain = [sys.executable, *flags, *target]
-    if not listen or not target or target[0] == "-" or not _claimed(claim):
+    wanted = listen or post_mortem
+    if not wanted or not target or target[0] == "-" or not _claimed(claim):
         os.execv(sys.executable, plain)  # not the debugged process: run as without runner
     if flags:
         # Interpreter flags must reach the interpreter: start again with them, still debugged.
         environ.update(RUNNER_DEBUG_LISTEN=listen, RUNNER_DEBUG_MAPS=json.dumps(maps))
+        environ.update(RUNNER_DEBUG_PDB="1" if post_mortem else "")
         os.execv(sys.executable, [sys.executable, *flags, __file__, *target])
+    if not listen:
+        _post_mortem(target)
+        return
     import debugpy.server  # noqa: F401  (puts the vendored pydevd on sys.path)
     from debugpy.server import cli
 

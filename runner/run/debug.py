@@ -153,6 +153,11 @@ def refuse_non_python(argv: Sequence[str], what: str, flag: str, backend: str) -
             "debug the program with its own debugger, or open a shell in the step's "
             "environment with `runner shell`",
         )
+    if flag == "--pdb" and backend == "docker":
+        raise UnsupportedError(
+            f"{what}: --pdb needs the module to read this terminal, which a container does not",
+            "run it with --env venv or --env host, or attach an IDE with --debug",
+        )
     if found < 0 and backend == "docker":
         raise UnsupportedError(
             f"{what}: {flag} in a container needs the command to start python itself, and "
@@ -193,21 +198,24 @@ def debugpy_home(internal: Path) -> Path:
 
 
 def debug_process(
-    session: DebugSession,
+    session: DebugSession | None,
     argv: Sequence[str],
     interpreter: str,
     internal: Path,
     overrides: EnvOverrides,
 ) -> tuple[list[str], EnvOverrides]:
-    """A process run's command and variables, changed to start under debugpy."""
+    """A process run's command and variables, changed to start under debugpy (a session), or
+    under post-mortem pdb (none: `--pdb`)."""
     start = str(install_start_script(internal))
     for name in ("python", "python3"):
         shim = internal / "bin" / name
         shim.write_text(shim_script(interpreter, start), encoding="utf-8")
         shim.chmod(0o755)
-    variables = debug_variables(
-        str(session.address), session.mappings, str(internal / "debug-claim")
-    )
+    claim = str(internal / "debug-claim")
+    if session is None:
+        variables = {"RUNNER_DEBUG_PDB": "1", "RUNNER_DEBUG_CLAIM": claim}
+    else:
+        variables = debug_variables(str(session.address), session.mappings, claim)
     prepend = dict(overrides.prepend)
     front = str(debugpy_home(internal))
     prepend["PYTHONPATH"] = os.pathsep.join(filter(None, [prepend.get("PYTHONPATH"), front]))

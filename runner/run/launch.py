@@ -142,7 +142,7 @@ def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
     argv = resolve_python(argv, runtime.python)
     overrides = process_overrides(context, runtime)
     write_rerun_script(context.rerun_script, argv, context.snapshot, overrides)
-    if context.debug is not None:  # rerun.sh above repeats the command without the debugger
+    if context.debug is not None or context.post_mortem:  # rerun.sh: without the debugger
         from runner.run.debug import debug_process
 
         argv, overrides = debug_process(
