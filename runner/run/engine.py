@@ -24,13 +24,13 @@ from runner.run.result import RunResult, Status
 from runner.run.workdir import RunDir, create_run_dir, work_path
 from runner.snapshot.write import materialize
 from runner.spec.model import ModuleSpec
-from runner.struct import replace
+from runner.struct import Struct, replace
 
 if TYPE_CHECKING:
     from runner.process.local import Outcome
     from runner.run.debug import DebugSession
 
-__all__ = ["RunOptions", "RunResult", "Status", "run_module"]
+__all__ = ["Prepared", "RunOptions", "RunResult", "Status", "prepare_run", "run_module"]
 
 
 def run_module(
@@ -122,7 +122,20 @@ LAUNCHERS: Mapping[BackendName, Callable[[LaunchContext, Runtime], Launch]] = {
 }
 
 
-def _execute(job: Job, key: str | None = None) -> RunResult:
+class Prepared(Struct):
+    """A run laid out and ready to start: its folder, outputs, environment and command."""
+
+    run_dir: RunDir
+    output_paths: dict[str, Path]
+    runtime: Runtime
+    launch: Launch
+    record: dict[str, object]
+
+
+def prepare_run(job: Job, key: str | None = None, status: str = "running") -> Prepared:
+    """Everything before the command starts: the environment built, the run folder laid out
+    (snapshot, output folders), the command made and run.json written with `status`
+    ("prepared" for a run that a shell or a launch configuration will start by hand)."""
     spec, bindings, options = job.spec, job.bindings, job.options
     choice = job.environment
     if options.in_process:
@@ -175,7 +188,20 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     argv = list(launch.argv)
     record = {**run_record(job, output_paths, argv, key), **launch.details}
     record["environment"] = {"backend": runtime.backend, "fingerprint": runtime.fingerprint}
-    write_json_atomic(run_dir.record, {**record, "status": "running"})
+    write_json_atomic(run_dir.record, {**record, "status": status})
+    return Prepared(run_dir, output_paths, runtime, launch, record)
+
+
+def _execute(job: Job, key: str | None = None) -> RunResult:
+    spec, options = job.spec, job.options
+    prepared = prepare_run(job, key)
+    run_dir, output_paths, launch, record = (
+        prepared.run_dir,
+        prepared.output_paths,
+        prepared.launch,
+        prepared.record,
+    )
+    argv = list(launch.argv)
     outcome = launch.start()
     launch.finish()
     missing = _missing_outputs(spec, output_paths)

@@ -142,23 +142,29 @@ def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
     argv = resolve_python(argv, runtime.python)
     overrides = process_overrides(context, runtime)
     write_rerun_script(context.rerun_script, argv, context.snapshot, overrides)
-    if context.debug is not None or context.post_mortem:  # rerun.sh: without the debugger
+    details: dict[str, object] = {
+        "backend": runtime.backend,
+        "environment_overrides": overrides.to_json(),
+    }
+    executed, changes = argv, overrides
+    if context.debug is not None or context.post_mortem:
+        # rerun.sh and run.json keep the module's own command; the debugger's is noted.
         from runner.run.debug import debug_process
 
-        argv, overrides = debug_process(
+        executed, changes = debug_process(
             context.debug, argv, runtime.python, context.internal, overrides
         )
+        details["debugged_argv"] = executed
     invocation = Invocation(
-        argv=tuple(argv),
+        argv=tuple(executed),
         cwd=context.snapshot,
-        env=overrides.apply(os.environ),
+        env=changes.apply(os.environ),
         log_path=context.log,
         timeout=context.timeout,
         echo=context.echo,
         cancel=context.cancel,
         stdin=context.stdin,
     )
-    details = {"backend": runtime.backend, "environment_overrides": overrides.to_json()}
     return Launch(tuple(argv), details, lambda: execute(invocation))
 
 
