@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from runner.errors import UsageError
+
 if TYPE_CHECKING:
+    from runner.debug.target import Target
     from runner.run.debug import DebugRequest, DebugSession
+    from runner.run.job import RunOptions
 
 
 def add_debug_flag(parser: argparse.ArgumentParser) -> None:
@@ -59,3 +64,53 @@ def stdin_is_terminal() -> bool:
         return sys.stdin is not None and sys.stdin.isatty()
     except ValueError:  # closed
         return False
+
+
+def add_target_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """SPEC -i ... [-o ...], or PIPELINE --step STEP [--set ...] (and RUN_DIR for `shell`)."""
+    from runner.cli.common import (
+        add_binding_flags,
+        add_cache_flags,
+        add_env_flags,
+        add_registry_flag,
+    )
+
+    parser.add_argument("target", metavar=what, help="a module spec or registered module (with"
+                        " -i/-o), or a pipeline file (with --step)")  # fmt: skip
+    parser.add_argument("--step", metavar="STEP", help="the pipeline's step")
+    parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="a pipeline input")
+    add_binding_flags(parser)
+    add_env_flags(parser)
+    add_cache_flags(parser)
+    add_registry_flag(parser)
+    parser.add_argument(
+        "--runs-dir", type=Path, metavar="DIR", help="where run folders go (default ./runs)"
+    )
+
+
+def resolve_target(args: argparse.Namespace, stderr: TextIO) -> tuple[Target, RunOptions]:
+    """The step to prepare: a module with its values, or a pipeline step with its upstream
+    outputs (from the cache; run first when they are not there)."""
+    from runner.cli.common import environment_options, load_spec_warned, pairs
+    from runner.debug.target import Target, pipeline_target
+    from runner.run.job import RunOptions
+
+    options = RunOptions(
+        runs_root=args.runs_dir.resolve() if args.runs_dir else None,
+        **environment_options(args),
+    )
+    if args.step:
+        from runner.pipeline.load import load_pipeline
+
+        if args.input or args.output:
+            raise UsageError("-i/-o bind a module's values; a pipeline step takes --set")
+        pipeline = load_pipeline(args.target, registry=args.registry)
+        for warning in pipeline.warnings:
+            print(f"warning: {warning}", file=stderr)
+        return pipeline_target(pipeline, args.step, pairs(args.set, "--set"), options), options
+    if args.set:
+        raise UsageError("--set gives a pipeline's inputs: name the step with --step")
+    args.spec = args.target
+    spec = load_spec_warned(args, stderr, purpose="run")
+    target = Target(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), spec.name)
+    return target, options

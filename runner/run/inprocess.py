@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, cast
 
-from runner.config import load_settings
 from runner.env.base import Runtime
 from runner.errors import UnsupportedError
 from runner.process.local import Outcome
@@ -34,28 +33,9 @@ from runner.process.logfile import LineSplitter, LogWriter, end_note, now, open_
 from runner.run.debug import source_mappings
 from runner.run.launch import Launch, LaunchContext, command, install_driver, process_overrides
 from runner.snapshot.model import SnapshotPlan
-from runner.spec.model import ModuleSpec
-from runner.struct import replace
 
 if TYPE_CHECKING:
     from importlib.abc import PathEntryFinder as PathEntryFinderProtocol
-
-    from runner.run.job import RunOptions
-
-REFUSED_ENVIRONMENTS = ("venv", "conda", "docker")
-
-
-def in_process_options(spec: ModuleSpec, options: RunOptions) -> RunOptions:
-    """The current interpreter is the step's environment (as `--env host --python` it); an
-    environment asked for explicitly (flag, RUNNER_ENV, config) is refused, naming the flag."""
-    chosen = load_settings(os.environ, env=options.env).env
-    if chosen in REFUSED_ENVIRONMENTS:
-        raise UnsupportedError(
-            f"{spec.source}: --in-process runs in this interpreter, and the {chosen} "
-            "environment is asked for",
-            f"drop --in-process to run in the {chosen} environment, or choose --env host",
-        )
-    return replace(options, env="host", python=sys.executable)
 
 
 def refuse_in_process(argv: Sequence[str], what: str) -> None:

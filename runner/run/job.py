@@ -4,6 +4,7 @@ computed; nothing built and nothing run (shared by running, explaining and dry r
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from runner.cache.store import CacheStore
 from runner.config import load_settings
 from runner.env.choose import EnvChoice, choose_environment
 from runner.env.store import EnvStore
+from runner.errors import UnsupportedError
 from runner.run.deliver import check_destination
 from runner.run.key import KeyParts
 from runner.run.key_inputs import key_parts
@@ -25,7 +27,7 @@ from runner.run.workdir import RunDir, default_runs_root, work_path
 from runner.snapshot.model import SnapshotPlan
 from runner.snapshot.plan import plan_snapshot
 from runner.spec.model import JobType, ModuleSpec
-from runner.struct import Struct
+from runner.struct import Struct, replace
 
 if TYPE_CHECKING:
     from runner.run.debug import DebugRequest
@@ -83,9 +85,7 @@ def prepare_job(
     base_dir = options.base_dir or Path.cwd()
     refuse_unrunnable(spec)
     if options.in_process:
-        from runner.run.inprocess import in_process_options
-
-        options = in_process_options(spec, options)
+        options = _in_process_options(spec, options)
     bindings = bind(spec, values, outputs, base_dir=base_dir)
     if options.workdir is not None:
         _check_destinations(spec, bindings, RunDir(options.workdir.expanduser().resolve()))
@@ -132,6 +132,20 @@ def prepare_job(
         parts=parts,
         hashed_bytes=store.state.stats.bytes_read if store else 0,
     )
+
+
+def _in_process_options(spec: ModuleSpec, options: RunOptions) -> RunOptions:
+    """In-process, the current interpreter is the step's environment (as `--env host
+    --python` it); an environment asked for explicitly (flag, RUNNER_ENV, config) is refused,
+    naming the flag to use."""
+    chosen = load_settings(os.environ, env=options.env).env
+    if chosen in ("venv", "conda", "docker"):
+        raise UnsupportedError(
+            f"{spec.source}: --in-process runs in this interpreter, and the {chosen} "
+            "environment is asked for",
+            f"drop --in-process to run in the {chosen} environment, or choose --env host",
+        )
+    return replace(options, env="host", python=sys.executable)
 
 
 def _check_destinations(spec: ModuleSpec, bindings: Bindings, run_dir: RunDir) -> None:

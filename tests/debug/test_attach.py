@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -42,10 +43,27 @@ class DebuggedRun:
         else:
             self.proc.wait()
             raise AssertionError("no `debugger listening` line:\n" + "".join(self.stderr))
+        # The rest through the same buffered reader (communicate would read the raw pipe and
+        # miss what the reader already holds).
+        self.reader = threading.Thread(target=self._read_rest, daemon=True)
+        self.reader.start()
+
+    def _read_rest(self) -> None:
+        assert self.proc.stderr is not None
+        self.stderr.extend(self.proc.stderr)
 
     def finish(self, timeout: float = 120) -> tuple[int, str, str]:
-        out, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, out, "".join(self.stderr) + err
+        assert self.proc.stdout is not None
+        out = self.proc.stdout.read()
+        self.proc.wait(timeout)
+        self.reader.join(timeout)
+        self.close()
+        return self.proc.returncode, out, "".join(self.stderr)
+
+    def close(self) -> None:
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 @pytest.fixture
@@ -56,6 +74,8 @@ def started(project: Project) -> Iterator[list[DebuggedRun]]:
         if run.proc.poll() is None:
             run.proc.kill()
             run.proc.wait()
+        run.reader.join(10)
+        run.close()
 
 
 def _debug(project: Project, runs: list[DebuggedRun], *extra: str) -> DebuggedRun:
@@ -151,6 +171,7 @@ def test_the_announcement_under_json_is_one_object_on_stderr(
     assert code == 0, err
     assert json.loads(out)["status"] == "succeeded"
     announced = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert announced, err
     assert announced[0]["debugger"] == "listening" and announced[0]["port"] == run.port
     configuration = announced[0]["configuration"]
     assert configuration["request"] == "attach" and configuration["type"] == "debugpy"
