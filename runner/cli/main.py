@@ -35,6 +35,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("datatype", "register and list the port data types modules use", "runner.cli.datatype"),
     ("ui", "the web page: every pipeline and run in this folder", "runner.cli.ui"),
     ("shell", "a shell in a step's environment and folder (or one command)", "runner.cli.shell"),
+    ("debug-config", "VS Code launch configurations that run a step", "runner.cli.debug_config"),
 )
 
 USAGE = "usage: runner [--help] [--version] COMMAND [ARGS...]"

@@ -49,10 +49,11 @@ def _shell(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not args.step and folder.is_dir() and (folder / "run.json").is_file():
         plan = plan_from_run_dir(folder)
     else:
+        from runner.debug.target import plan as plan_job
         from runner.debug.target import prepare
 
         target, options = resolve_target(args, stderr)
-        prepared = prepare(target, options)
+        prepared = prepare(plan_job(target, options))
         plan = plan_from_record(prepared.record, prepared.run_dir.root)
     if args.json:
         if command:

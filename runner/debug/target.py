@@ -9,7 +9,7 @@ from pathlib import Path
 from runner.errors import PipelineError
 from runner.pipeline.model import Pipeline, dependencies, step_values, upstream
 from runner.run.engine import Prepared, RunOptions, prepare_run
-from runner.run.job import prepare_job
+from runner.run.job import Job, prepare_job
 from runner.spec.model import ModuleSpec
 from runner.struct import Struct, replace
 
@@ -61,8 +61,12 @@ def pipeline_target(
     return Target(step.effective_module, values, outputs, label)
 
 
-def prepare(target: Target, options: RunOptions) -> Prepared:
+def plan(target: Target, options: RunOptions) -> Job:
+    """Bound, environment chosen, snapshot planned; never looked up in the cache."""
+    return prepare_job(target.spec, target.values, target.outputs, replace(options, cache=False))
+
+
+def prepare(job: Job) -> Prepared:
     """The step laid out (snapshot, inputs, fresh output folders, environment built) and
-    recorded as `prepared`: never looked up in the cache, nothing started."""
-    job = prepare_job(target.spec, target.values, target.outputs, replace(options, cache=False))
+    recorded as `prepared`: nothing started."""
     return prepare_run(job, status="prepared")
