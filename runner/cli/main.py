@@ -36,6 +36,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("ui", "the web page: every pipeline and run in this folder", "runner.cli.ui"),
     ("shell", "a shell in a step's environment and folder (or one command)", "runner.cli.shell"),
     ("debug-config", "VS Code launch configurations that run a step", "runner.cli.debug_config"),
+    ("schema", "JSON Schemas of the spec formats, for editors", "runner.cli.schema"),
 )
 
 USAGE = "usage: runner [--help] [--version] COMMAND [ARGS...]"
