@@ -46,6 +46,7 @@ class RunOptions(Struct):
     cache: bool = True  # False: neither look up nor publish (--no-cache)
     force: bool = False  # re-run even on a hit, and replace the entry (--force)
     cache_dir: Path | None = None  # None: $RUNNER_CACHE_DIR or the XDG cache folder
+    env_dir: Path | None = None  # the environment store; None: <cache_dir>/envs
     env: str | None = None  # auto | host | venv | conda | docker; None: RUNNER_ENV, config, auto
     ca_bundle: Path | None = None  # None: RUNNER_CA_BUNDLE, config, PIP_CERT, SSL_CERT_FILE...
     strict_python: bool | None = None
@@ -102,7 +103,7 @@ def prepare_job(
             spec, options.mpi_processes, inside_container=environment.name == "docker"
         )
     cache_root = options.cache_dir or default_cache_root(os.environ)
-    env_store = EnvStore(cache_root / "envs")
+    env_store = EnvStore(options.env_dir or cache_root / "envs")
     store = None
     if options.cache:
         session = options.session
