@@ -33,6 +33,7 @@ from runner.registry.resolve import load_module_spec
 from runner.run.engine import RunOptions
 from runner.run.engine import run_module as run_spec
 from runner.run.result import RunResult
+from runner.run.sourcemap import mapped_log_tail
 
 LOG_TAIL_LINES = 30
 _RUNS = pytest.StashKey[list[RunResult]]()
@@ -107,15 +108,14 @@ def pytest_runtest_makereport(
     if report.failed:
         for result in item.stash.get(_RUNS, []):
             if not result.ok:
-                report.sections.append((f"runner log tail ({result.log})", _tail(result.log)))
+                report.sections.append((f"runner log tail ({result.log})", _tail(result)))
 
 
-def _tail(log: Path) -> str:
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        return f"(cannot read the log: {exc.strerror or exc})"
-    return "\n".join(text.splitlines()[-LOG_TAIL_LINES:])
+def _tail(result: RunResult) -> str:
+    """The end of the log, its traceback naming the user's files."""
+    lines = mapped_log_tail(result.log, LOG_TAIL_LINES) or [f"(nothing in {result.log})"]
+    where = [f"error at: {result.error_at}"] if result.error_at else []
+    return "\n".join([*lines, *where])
 
 
 @pytest.fixture(scope="session")

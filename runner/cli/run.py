@@ -101,6 +101,8 @@ def _report(result: RunResult, stream: TextIO) -> None:
         print(f"{result.status.value} in {result.duration:.3f} s", file=stream)
     else:
         print(f"failed: {result.message}", file=stream)
+        if result.error_at:
+            print(f"  error at: {result.error_at}", file=stream)
     print(f"  workdir: {result.workdir}", file=stream)
     print(f"  log:     {result.log}", file=stream)
     for name, path in result.outputs.items():

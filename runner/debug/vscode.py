@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from runner.errors import UnsupportedError
-from runner.run.debug import DebugAddress, DebugSession, source_mappings
+from runner.run.debug import DebugAddress, DebugSession
 from runner.run.engine import Prepared
 from runner.run.job import Job
+from runner.run.sourcemap import CONTAINER_SNAPSHOT, source_mappings
 
 _FLAGS_WITH_VALUE = {"-X", "-W"}
 
@@ -53,7 +54,7 @@ def attach_configuration(job: Job, label: str, port: int) -> dict[str, object]:
     its snapshot at the same place every run, so the entry stays true."""
     session = DebugSession(
         DebugAddress("127.0.0.1", port),
-        source_mappings(job.plan, "/mnt/runner/snapshot"),
+        source_mappings(job.plan, CONTAINER_SNAPSHOT),
         Path(),
     )
     return session.attach_configuration(label)

@@ -308,6 +308,7 @@ def _run_step(state: _Run, name: str) -> StepResult:
         duration=time.time() - started,
         message=result.message if not result.ok else "",
         cache_key=result.cache_key,
+        error_at=result.error_at,
         started_at=started,
         ended_at=time.time(),
     )  # fmt: skip

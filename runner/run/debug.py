@@ -15,11 +15,12 @@ import os
 import re
 import shlex
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from runner.errors import UnsupportedError, UsageError
 from runner.run.childenv import EnvOverrides
+from runner.run.sourcemap import source_mappings
 from runner.snapshot.model import SnapshotPlan
 from runner.struct import Struct, field
 
@@ -100,36 +101,6 @@ class DebugRequest(Struct):
 
     address: DebugAddress
     announce: Callable[[DebugSession], None] | None = field(default=None, compare=False)
-
-
-def source_mappings(plan: SnapshotPlan | None, run_root: str) -> tuple[tuple[str, str], ...]:
-    """(source folder, run folder) pairs covering every file of the snapshot: the snapshot's
-    own folder and each additional include's origin, most specific first (the debug server
-    and the traceback rewriting both take the first pair that matches)."""
-    if plan is None:
-        return ()
-    pairs: dict[str, str] = {}
-    for entry in plan.entries:
-        if entry.source is None or entry.kind == "zip":
-            continue
-        folder = entry.relpath.rpartition("/")[0]
-        run_dir = f"{run_root.rstrip('/')}/{folder}" if folder else run_root.rstrip("/")
-        pairs.setdefault(run_dir, str(entry.source.parent))
-    kept = {run: src for run, src in pairs.items() if not _implied(run, src, pairs)}
-    ordered = sorted(kept.items(), key=lambda item: len(item[0]), reverse=True)
-    return tuple((src, run) for run, src in ordered)
-
-
-def _implied(run: str, source: str, pairs: Mapping[str, str]) -> bool:
-    """A pair that a shallower pair already maps the same way."""
-    parent, _, name = run.rpartition("/")
-    while parent:
-        above = pairs.get(parent)
-        if above is not None:
-            return str(Path(above) / name) == source
-        parent, _, more = parent.rpartition("/")
-        name = f"{more}/{name}"
-    return False
 
 
 def python_command(argv: Sequence[str], interpreter: str | None = None) -> int | None:

@@ -209,6 +209,13 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     final_status = "interrupted" if outcome.interrupted else status.value
     final = {**record, **outcome_record(outcome, final_status, message)}
     final["containment"] = outcome.containment
+    error_at = None
+    if status is Status.FAILED:
+        from runner.run.sourcemap import failure_sources
+
+        in_container = prepared.runtime.backend == "docker"
+        pairs, error_at = failure_sources(job.plan, run_dir.snapshot, run_dir.log, in_container)
+        final.update(source_mappings=[list(pair) for pair in pairs], error_at=error_at)
     write_json_atomic(run_dir.record, final)
     if outcome.interrupted:
         raise InterruptedRun(f"interrupted; the partial run is in {run_dir.root}")
@@ -222,6 +229,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         duration=outcome.duration,
         cache_key=key,
         argv=tuple(argv),
+        error_at=error_at,
     )
 
 

@@ -30,8 +30,8 @@ from runner.env.base import Runtime
 from runner.errors import UnsupportedError
 from runner.process.local import Outcome
 from runner.process.logfile import LineSplitter, LogWriter, end_note, now, open_log
-from runner.run.debug import source_mappings
 from runner.run.launch import Launch, LaunchContext, command, install_driver, process_overrides
+from runner.run.sourcemap import source_mappings
 from runner.snapshot.model import SnapshotPlan
 
 if TYPE_CHECKING:
