@@ -6,15 +6,18 @@ import argparse
 import json
 import shlex
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from runner.cli.debugging import add_target_arguments, resolve_target
+from runner.cli.debugging import add_target_arguments, resolve_target, warn_drift
 from runner.cli.output import emit_json
 from runner.cli.parser import add_json, leaf
 
+if TYPE_CHECKING:
+    from runner.debug.target import Target
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_target_arguments(parser, "SPEC|PIPELINE")
+    add_target_arguments(parser, "SPEC|PIPELINE|RUN_DIR")
     parser.add_argument(
         "--write",
         action="store_true",
@@ -36,6 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
             "runner debug-config samples/cliv2/csv_summary/csv_summary.yml \\\n"
             "      -i table=samples/data/sales.csv -i group_by=product -i value_column=units",
             "runner debug-config samples/sar/pipeline.yml --step train --write",
+            "runner debug-config runs/sar/steps/train   # a past (or cached) run, laid out anew",
             "runner debug-config SPEC -i data=in.csv --env docker   # attach, and how to start",
         ],
         [(0, "the configuration was printed (or written)")],
@@ -48,10 +52,11 @@ def _debug_config(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
 
     target, options = resolve_target(args, stderr)
     job = plan(target, options)
+    warn_drift(target, job, stderr)
     start = None
     if job.environment.name == "docker":
         configuration = attach_configuration(job, target.label, args.port)
-        start = shlex.join(_start_command(args))
+        start = shlex.join(_start_command(args, target))
     else:
         configuration = launch_configuration(job, prepare(job), target.label)
     written = _write(args.workspace or Path.cwd(), configuration) if args.write else None
@@ -68,9 +73,13 @@ def _debug_config(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
     return 0
 
 
-def _start_command(args: argparse.Namespace) -> list[str]:
+def _start_command(args: argparse.Namespace, target: Target) -> list[str]:
     """The command that starts a docker step under debugpy on the configuration's port."""
     env = ["--env", args.env] if args.env else []
+    if Path(args.target).is_dir():  # a recorded run: its spec and values
+        values = [f"{name}={value}" for name, value in target.values.items()]
+        words = [word for item in values for word in ("-i", item)]
+        return ["runner", "run", str(target.spec.source), *words, *env, "--debug", str(args.port)]
     if args.step:
         sets = [word for item in args.set or [] for word in ("--set", item)]
         return ["runner", "pipeline", "run", args.target, *sets, *env,

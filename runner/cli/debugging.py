@@ -13,7 +13,7 @@ from runner.errors import UsageError
 if TYPE_CHECKING:
     from runner.debug.target import Target
     from runner.run.debug import DebugRequest, DebugSession
-    from runner.run.job import RunOptions
+    from runner.run.job import Job, RunOptions
 
 
 def add_debug_flag(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +76,8 @@ def add_target_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
     parser.add_argument("target", metavar=what, help="a module spec or registered module (with"
-                        " -i/-o), or a pipeline file (with --step)")  # fmt: skip
+                        " -i/-o), a pipeline file (with --step), or a run folder (a cached"
+                        " one is laid out anew)")  # fmt: skip
     parser.add_argument("--step", metavar="STEP", help="the pipeline's step")
     parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="a pipeline input")
     add_binding_flags(parser)
@@ -110,7 +111,23 @@ def resolve_target(args: argparse.Namespace, stderr: TextIO) -> tuple[Target, Ru
         return pipeline_target(pipeline, args.step, pairs(args.set, "--set"), options), options
     if args.set:
         raise UsageError("--set gives a pipeline's inputs: name the step with --step")
+    folder = Path(args.target)
+    if folder.is_dir():
+        from runner.debug.target import record_target
+
+        if args.input or args.output:
+            raise UsageError("a run folder has its values: drop -i/-o, or give the spec")
+        return record_target(folder), options
     args.spec = args.target
     spec = load_spec_warned(args, stderr, purpose="run")
     target = Target(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), spec.name)
     return target, options
+
+
+def warn_drift(target: Target, job: Job, stderr: TextIO) -> None:
+    """A recorded run laid out anew from files that changed since: said, not refused."""
+    from runner.debug.target import drift
+
+    note = drift(target, job)
+    if note is not None:
+        print(f"warning: {note}", file=stderr)

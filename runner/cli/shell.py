@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from runner.cli.debugging import add_target_arguments, resolve_target
+from runner.cli.debugging import add_target_arguments, resolve_target, warn_drift
 from runner.cli.output import emit_json
 from runner.cli.parser import leaf
 from runner.errors import UsageError
@@ -42,18 +42,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _shell(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from runner.debug.shell import open_shell, plan_from_record, plan_from_run_dir
+    from runner.debug.shell import open_shell, plan_from_record, ran_here
+    from runner.debug.target import read_record
 
     command = list(args.command)
     folder = Path(args.target)
-    if not args.step and folder.is_dir() and (folder / "run.json").is_file():
-        plan = plan_from_run_dir(folder)
-    else:
+    if not args.step and folder.is_dir() and ran_here(folder):
+        plan = plan_from_record(read_record(folder), folder.resolve())
+    else:  # a spec, a pipeline's step, or a cached run laid out anew
         from runner.debug.target import plan as plan_job
         from runner.debug.target import prepare
 
         target, options = resolve_target(args, stderr)
-        prepared = prepare(plan_job(target, options))
+        job = plan_job(target, options)
+        warn_drift(target, job, stderr)
+        prepared = prepare(job)
         plan = plan_from_record(prepared.record, prepared.run_dir.root)
     if args.json:
         if command:

@@ -10,7 +10,6 @@ a terminal, and its exit code is the shell's.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -67,22 +66,11 @@ def plan_from_record(record: Mapping[str, object], root: Path) -> ShellPlan:
     )
 
 
-def plan_from_run_dir(folder: Path) -> ShellPlan:
-    record_path = folder / "run.json"
-    try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(
-            f"{folder}: not a module run folder ({record_path}: {exc})",
-            "give a run folder (`runner runs ls`), a step's folder (<pipeline run>/steps/STEP),"
-            " a spec with its -i values, or a pipeline with --step",
-        ) from None
-    if not record.get("argv"):
-        raise UsageError(
-            f"{folder}: this run came from the cache and ran no command here",
-            "open a shell on the spec or pipeline step instead: runner materialises it",
-        )
-    return plan_from_record(record, folder.resolve())
+def ran_here(folder: Path) -> bool:
+    """A run folder whose command ran (a cached run's has no snapshot to open a shell in)."""
+    from runner.debug.target import read_record
+
+    return bool(read_record(folder).get("argv"))
 
 
 def open_shell(plan: ShellPlan, command: Sequence[str], stderr: object = None) -> int:

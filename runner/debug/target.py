@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from runner.errors import PipelineError
+from runner.errors import PipelineError, UsageError
 from runner.pipeline.model import Pipeline, dependencies, step_values, upstream
 from runner.run.engine import Prepared, RunOptions, prepare_run
 from runner.run.job import Job, prepare_job
@@ -19,6 +20,7 @@ class Target(Struct):
     values: Mapping[str, object]
     outputs: Mapping[str, object]
     label: str  # the module, or pipeline/step
+    snapshot_digest: object = None  # a recorded run's: its files changed when it differs
 
 
 def pipeline_target(
@@ -59,6 +61,51 @@ def pipeline_target(
     outputs = {key: path for key, path in step.outputs.items() if path}
     label = f"{pipeline.name}/{step_name}"
     return Target(step.effective_module, values, outputs, label)
+
+
+def record_target(folder: Path) -> Target:
+    """The run a folder records (a cached one: nothing was laid out there), to lay out anew:
+    its spec file and values; its inputs where the record names them."""
+    from runner.registry.resolve import load_module_spec
+
+    record = read_record(folder)
+    spec_record = record.get("spec")
+    path = spec_record.get("path") if isinstance(spec_record, dict) else None
+    if not isinstance(path, str):
+        raise UsageError(f"{folder / 'run.json'}: names no spec file", "give the spec itself")
+    values: dict[str, object] = {}
+    for field_name in ("parameters", "inputs"):
+        recorded = record.get(field_name)
+        if isinstance(recorded, dict):
+            values.update(recorded)
+    spec = load_module_spec(Path(path))
+    return Target(spec, values, {}, spec.name, record.get("snapshot_digest"))
+
+
+def read_record(folder: Path) -> dict[str, object]:
+    record_path = folder / "run.json"
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"{folder}: not a module run folder ({record_path}: {exc})",
+            "give a run folder (`runner runs ls`), a step's folder (<pipeline run>/steps/STEP),"
+            " a spec with its -i values, or a pipeline with --step",
+        ) from None
+    if not isinstance(record, dict):
+        raise UsageError(f"{record_path}: not a run record", "give a run folder")
+    return record
+
+
+def drift(target: Target, job: Job) -> str | None:
+    """Why the laid-out step may differ from the recorded run: its files changed since."""
+    if target.snapshot_digest is None or job.plan is None:
+        return None
+    if job.plan.digest == target.snapshot_digest:
+        return None
+    return (
+        f"the module's files changed since that run: {target.spec.source} is laid out as it is now"
+    )
 
 
 def plan(target: Target, options: RunOptions) -> Job:

@@ -100,3 +100,30 @@ def test_docker_step_gets_a_container_with_its_mounts(project: Project) -> None:
                   env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"/mnt/runner/snapshot {os.getuid()} ['helpers', 'main.py']")
+
+
+def test_a_cached_steps_folder_is_laid_out_anew(project: Project) -> None:
+    pipeline = str(add_pipeline(project))
+    runs = ["--runs-dir", str(project.root / "runs")]
+    for _ in range(2):  # the second run is served from the cache: its folders hold no snapshot
+        ran = subprocess.run(
+            [*RUNNER, "pipeline", "run", pipeline, *runs, "--json", "--quiet"],
+            cwd=project.root, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    steps = json.loads(ran.stdout)["steps"]
+    cached = Path(steps["loud"]["workdir"])
+    assert steps["loud"]["status"] == "cached" and not (cached / "snapshot").exists()
+    done = _shell(project, str(cached), "--", "python", "-c", PROBE)
+    assert done.returncode == 0, done.stderr
+    _, cwd, _ = json.loads(done.stdout)
+    assert Path(cwd, "main.py").is_file() and Path(cwd, "helpers", "text.py").is_file()
+    assert "warning" not in done.stderr
+    configured = subprocess.run(
+        [*RUNNER, "debug-config", str(cached), *runs], cwd=project.root,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    args = json.loads(configured.stdout)["args"]
+    assert args[1] == steps["write"]["outputs"]["words"]  # the recorded input, from upstream
+    project.script.write_text(project.script.read_text() + "# edited\n")
+    done = _shell(project, str(cached), "--", "true")
+    assert done.returncode == 0 and "the module's files changed since that run" in done.stderr
