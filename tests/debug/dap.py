@@ -143,6 +143,13 @@ class DapClient:
         stopped = self.event("stopped")
         return {"stopped": stopped, "breakpoints": answer["body"]["breakpoints"]}
 
+    def attach_and_go(self, **attach: Any) -> None:
+        """Attach with no breakpoint on a client `open` initialized: the program runs on."""
+        attach_seq = self.send("attach", name="tests", type="debugpy", request="attach", **attach)
+        self.event("initialized")
+        self.request("configurationDone")
+        self.response(attach_seq, "attach")
+
     def top_frame(self, thread_id: int) -> Message:
         frames = self.request("stackTrace", threadId=thread_id, levels=20)["body"]["stackFrames"]
         return frames[0]  # type: ignore[no-any-return]
