@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -224,3 +226,92 @@ def test_a_pipeline_step_whose_input_comes_from_a_cached_upstream_step(
     assert steps["write"]["status"] == "cached"
     assert steps["loud"]["status"] == "succeeded"  # debugged: executed, never from the cache
     assert Path(steps["loud"]["outputs"]["out"], "loud.txt").read_text() == "FROM UPSTREAM!"
+
+
+LEGACY = """\
+amlModuleIdentifier:
+  moduleName: Loud legacy
+  moduleVersion: 0.0.1
+version: microsoft.com/azureml/module/v2beta1
+jobType: Basic
+inputs:
+- {name: words, type: AnyFile}
+outputs:
+- {name: out, type: AnyDirectory}
+implementation:
+  container:
+    amlEnvironment:
+      python:
+        condaDependencies: {name: loud, dependencies: [python=3.11]}
+    sourceDirectory: src
+    command: [python, main.py]
+    args: [--words, {inputPath: words}, --out, {outputPath: out}]
+"""
+
+
+@pytest.mark.parametrize("form", ["legacy", "bash -c"])
+def test_a_legacy_python_module_and_a_command_run_under_bash(
+    project: Project, started: list[DebuggedRun], form: str
+) -> None:
+    if form == "legacy":
+        spec = project.spec.with_name("legacy.yaml")
+        spec.write_text(LEGACY)
+    else:  # shell syntax: the command runs as `bash -c '... && python main.py ...'`
+        spec = project.spec.with_name("shell.yml")
+        text = project.spec.read_text().replace("command: python", "command: echo go && python")
+        spec.write_text(text)
+    spec.with_suffix(".additional_includes").write_text("../shared/helpers\n")
+    runs = str(project.root / "runs")
+    args = ["run", str(spec), "-i", f"words={project.words}", "--runs-dir", runs, "--env", "host"]
+    run = DebuggedRun([*args, "--debug", "0"], project.root)
+    started.append(run)
+    _hit(run, project.helper, HELPER_LINE)
+    _succeeded(run, project)
+
+
+def test_the_printed_configuration_attaches_as_pasted(
+    project: Project, started: list[DebuggedRun]
+) -> None:
+    run = _debug(project, started)
+    deadline = time.monotonic() + 30
+    while not any(line.rstrip() == "}" for line in list(run.stderr)):
+        assert time.monotonic() < deadline, "".join(run.stderr)
+        time.sleep(0.05)
+    printed = "".join(run.stderr)
+    configuration = json.loads(printed[printed.index("{") : printed.rindex("}") + 1])
+    connect = configuration["connect"]
+    with DapClient.open(connect["host"], connect["port"]) as client:
+        hit = client.attach_and_break(project.script, SCRIPT_LINE, **configuration)
+        stopped = hit["stopped"]["body"]
+        assert client.top_frame(stopped["threadId"])["source"]["path"] == str(project.script)
+        client.continue_to_end(stopped["threadId"])
+    _succeeded(run, project)
+
+
+def test_ctrl_c_while_waiting_for_the_ide_leaves_nothing_behind(
+    project: Project, started: list[DebuggedRun]
+) -> None:
+    run = _debug(project, started)
+    run_dir = next((project.root / "runs").glob("loud-*"))
+    deadline = time.monotonic() + 30  # announced as the session opens, before the start
+    while not _processes_under(run_dir):
+        assert time.monotonic() < deadline, "the debugged step never started"
+        time.sleep(0.05)
+    time.sleep(0.5)  # debugpy listening, its adapter started
+    run.proc.send_signal(signal.SIGINT)
+    code, _, err = run.finish(timeout=60)
+    assert code == 130, err
+    assert _processes_under(run_dir) == []
+
+
+def _processes_under(folder: Path) -> list[int]:
+    """Processes whose command line names the folder (the step, debugpy's adapter)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(folder).encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
