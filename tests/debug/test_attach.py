@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -315,3 +316,31 @@ def _processes_under(folder: Path) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def _other_python() -> str | None:
+    """A local python of another minor version than runner's (debugpy is runner's copy)."""
+    ours = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for version in ("3.12", "3.10", "3.13", "3.11"):
+        if version != ours and shutil.which(f"python{version}"):
+            return version
+    return None
+
+
+@pytest.mark.skipif(_other_python() is None, reason="needs a python of another minor version")
+def test_a_venv_of_another_python_version_gets_runners_debugpy(
+    project: Project, started: list[DebuggedRun]
+) -> None:
+    version = _other_python()
+    spec = project.spec.with_name("legacy.yaml")
+    spec.write_text(LEGACY.replace("python=3.11", f"python={version}"))
+    spec.with_suffix(".additional_includes").write_text("../shared/helpers\n")
+    runs = str(project.root / "runs")
+    args = ["run", str(spec), "-i", f"words={project.words}", "--runs-dir", runs, "--env", "venv"]
+    run = DebuggedRun([*args, "--debug", "0"], project.root)
+    started.append(run)
+    _hit(run, project.helper, HELPER_LINE)
+    _succeeded(run, project)
+    record = json.loads(next((project.root / "runs").glob("*/run.json")).read_text())
+    venv = Path(record["environment_overrides"]["set"]["VIRTUAL_ENV"])
+    assert list(venv.glob(f"lib/python{version}/site-packages"))
