@@ -5,53 +5,50 @@ comments and layout stay as they were."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 
 from runner.errors import UsageError
 
 
-def _tokens(text: str) -> Iterator[tuple[int, str]]:
-    """(position, character) of every structural character outside strings and comments."""
+def _pieces(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, kind) of each string, comment and other character, in order."""
     index, size = 0, len(text)
     while index < size:
-        char = text[index]
-        if char == '"':
-            index += 1
-            while index < size and text[index] != '"':
-                index += 2 if text[index] == "\\" else 1
+        kind = "char"
+        end = index + 1
+        if text[index] == '"':
+            while end < size and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            kind, end = "string", min(end + 1, size)
         elif text.startswith("//", index):
             newline = text.find("\n", index)
-            index = size if newline < 0 else newline
+            kind, end = "comment", size if newline < 0 else newline
         elif text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            index = size if end < 0 else end + 1
-        elif char in "{}[],:":
-            yield index, char
-        index += 1
+            close = text.find("*/", index + 2)
+            kind, end = "comment", size if close < 0 else close + 2
+        yield index, end, kind
+        index = end
+
+
+def _tokens(text: str) -> Iterator[tuple[int, str]]:
+    """(position, character) of every structural character outside strings and comments."""
+    for start, _, kind in _pieces(text):
+        if kind == "char" and text[start] in "{}[],:":
+            yield start, text[start]
 
 
 def plain_json(text: str) -> str:
     """The text without comments and trailing commas: what `json` reads."""
-    out: list[str] = []
-    index, size = 0, len(text)
-    while index < size:
-        if text[index] == '"':
-            end = index + 1
-            while end < size and text[end] != '"':
-                end += 2 if text[end] == "\\" else 1
-            out.append(text[index : end + 1])
-            index = end + 1
-        elif text.startswith("//", index):
-            newline = text.find("\n", index)
-            index = size if newline < 0 else newline
-        elif text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            index = size if end < 0 else end + 2
-        else:
-            out.append(text[index])
-            index += 1
-    return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
+    pieces = [text[start:end] for start, end, kind in _pieces(text) if kind != "comment"]
+    kept: list[str] = []
+    following = ""  # the next piece that is not white space
+    for piece in reversed(pieces):
+        if piece == "," and following in ("}", "]"):
+            continue
+        kept.append(piece)
+        if not piece.isspace():
+            following = piece
+    return "".join(reversed(kept))
 
 
 def read_jsonc(text: str, where: str) -> dict[str, object]:

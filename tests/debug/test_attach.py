@@ -261,9 +261,16 @@ def test_a_legacy_python_module_and_a_command_run_under_bash(
         spec = project.spec.with_name("shell.yml")
         text = project.spec.read_text().replace("command: python", "command: echo go && python")
         spec.write_text(text)
+    _debug_spec_to_the_end(project, started, spec, "host")
+
+
+def _debug_spec_to_the_end(
+    project: Project, started: list[DebuggedRun], spec: Path, env: str
+) -> None:
+    """Another spec of the project's module (its helpers included): debugged, breakpoint hit."""
     spec.with_suffix(".additional_includes").write_text("../shared/helpers\n")
     runs = str(project.root / "runs")
-    args = ["run", str(spec), "-i", f"words={project.words}", "--runs-dir", runs, "--env", "host"]
+    args = ["run", str(spec), "-i", f"words={project.words}", "--runs-dir", runs, "--env", env]
     run = DebuggedRun([*args, "--debug", "0"], project.root)
     started.append(run)
     _hit(run, project.helper, HELPER_LINE)
@@ -334,13 +341,7 @@ def test_a_venv_of_another_python_version_gets_runners_debugpy(
     version = _other_python()
     spec = project.spec.with_name("legacy.yaml")
     spec.write_text(LEGACY.replace("python=3.11", f"python={version}"))
-    spec.with_suffix(".additional_includes").write_text("../shared/helpers\n")
-    runs = str(project.root / "runs")
-    args = ["run", str(spec), "-i", f"words={project.words}", "--runs-dir", runs, "--env", "venv"]
-    run = DebuggedRun([*args, "--debug", "0"], project.root)
-    started.append(run)
-    _hit(run, project.helper, HELPER_LINE)
-    _succeeded(run, project)
+    _debug_spec_to_the_end(project, started, spec, "venv")
     record = json.loads(next((project.root / "runs").glob("*/run.json")).read_text())
     venv = Path(record["environment_overrides"]["set"]["VIRTUAL_ENV"])
     assert list(venv.glob(f"lib/python{version}/site-packages"))

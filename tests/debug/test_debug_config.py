@@ -153,3 +153,10 @@ def test_docker_steps_get_an_attach_entry_and_the_command_to_start(
     remote = {m["remoteRoot"] for m in entry["pathMappings"]}  # type: ignore[attr-defined]
     assert remote == {"/mnt/runner/snapshot", "/mnt/runner/snapshot/helpers"}
     assert str(result["start"]).endswith("--env docker --debug 5699")
+
+
+def test_jsonc_comments_and_trailing_commas_but_never_inside_strings() -> None:
+    from runner.debug.jsonc import read_jsonc
+
+    text = '{ // VS Code\n  "a": "x, }", /* b */ "q": "\\"//\\"",\n  "l": [1, 2, ],\n}\n'
+    assert read_jsonc(text, "launch.json") == {"a": "x, }", "q": '"//"', "l": [1, 2]}
