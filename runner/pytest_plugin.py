@@ -6,7 +6,8 @@ def test_split(run_module):
     assert (result.outputs["output_train_data"] / "ratings.csv").exists()
 
 - A relative spec path is taken from the test file's folder, then from the rootdir (never
-  from wherever pytest was started); a registered module is named as on the command line.
+  from wherever pytest was started), and the call's relative input paths from the same folder;
+  a registered module is named as on the command line.
 - Results belong to the session: a fresh result cache per session (a test never passes on an
   earlier session's result; the same run twice in one session is served from it), while
   environments (venvs, conda envs, images) come from the user's store and are built once.
@@ -168,15 +169,17 @@ def run_module(
         force: bool = False,
         **values: object,
     ) -> RunResult:
+        base = spec_base(spec, test_dir, rootdir)
         options = RunOptions(
             runs_root=runner_home,
+            base_dir=base,
             cache_dir=runner_cache,
             env_dir=runner_env_store,
             env=env or default_env,
             timeout=timeout,
             force=force,
         )
-        loaded = load_module_spec(spec, base=spec_base(spec, test_dir, rootdir))
+        loaded = load_module_spec(spec, base=base)
         result = run_spec(loaded, values, outputs, options)
         runs.append(result)
         return result

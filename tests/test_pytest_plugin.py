@@ -22,6 +22,19 @@ command: >-
   Path(sys.argv[2], 'upper.txt').write_text(sys.argv[1].upper())" {{inputs.text}} {{outputs.out}}
 """
 
+COUNT = """\
+$schema: http://azureml/sdk-2-0/CommandComponent.json
+type: CommandComponent
+name: count
+version: 1
+inputs: {data: {type: AnyFile}}
+outputs: {out: {type: AnyDirectory}}
+command: >-
+  python -c "import sys; from pathlib import Path;
+  Path(sys.argv[2], 'n').write_text(str(len(Path(sys.argv[1]).read_text().split())))"
+  {inputs.data} {outputs.out}
+"""
+
 SUITE = """
 import json
 
@@ -34,6 +47,13 @@ def test_spec_next_to_the_test_file_runs_then_is_cached(run_module):
 
 def test_spec_under_the_rootdir(run_module):
     assert run_module("shared/at_root.yaml", text="x").ok
+
+def test_relative_inputs_from_the_specs_folder(run_module):
+    here = run_module("modules/count.yaml", data="data/words.txt")  # suite/data
+    there = run_module("shared/count.yaml", data="data/words.txt")  # rootdir/data
+    assert here.ok and there.ok, (here.message, there.message)
+    assert (here.outputs["out"] / "n").read_text() == "3"
+    assert (there.outputs["out"] / "n").read_text() == "5"
 
 def test_env_and_timeout_per_call(run_module):
     result = run_module("shared/slow.yaml", text="x", env="host", timeout=0.5)
@@ -60,6 +80,11 @@ def _layout(root: Path) -> Path:
     )
     (shared / "at_root.yaml").write_text(SPEC.format(name="at_root", body="pass"))
     (shared / "slow.yaml").write_text(SPEC.format(name="slow", body="time.sleep(30)"))
+    for base, words in ((suite, "a b c"), (root, "a b c d e")):
+        (base / "data").mkdir()
+        (base / "data" / "words.txt").write_text(words)
+    (suite / "modules" / "count.yaml").write_text(COUNT)
+    (shared / "count.yaml").write_text(COUNT)
     (suite / "test_suite.py").write_text(textwrap.dedent(SUITE))
     return elsewhere
 
@@ -71,7 +96,7 @@ def test_specs_results_options_and_log_tail(
     suite = str(pytester.path / "suite")
     for _ in range(2):  # the second session runs everything again: results are per session
         outcome = pytester.runpytest_subprocess(suite, "-p", "no:cacheprovider")
-        outcome.assert_outcomes(passed=3, failed=1)
+        outcome.assert_outcomes(passed=4, failed=1)
         report = outcome.stdout.str()
         assert "runner log tail" in report and "ZeroDivisionError" in report, report
         assert "about to divide" in report
