@@ -127,3 +127,21 @@ def test_a_cached_steps_folder_is_laid_out_anew(project: Project) -> None:
     project.script.write_text(project.script.read_text() + "# edited\n")
     done = _shell(project, str(cached), "--", "true")
     assert done.returncode == 0 and "the module's files changed since that run" in done.stderr
+
+
+def test_a_registered_module_by_name(project: Project) -> None:
+    subprocess.run(
+        [*RUNNER, "module", "register", str(project.spec)],
+        cwd=project.root, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    done = _shell(
+        project, "loud@0.0.1", "-i", f"words={project.words}", "--", "python", "-c", PROBE
+    )
+    assert done.returncode == 0, done.stderr
+    _, cwd, _ = json.loads(done.stdout)
+    assert Path(cwd, "main.py").is_file() and Path(cwd, "helpers", "text.py").is_file()
+    configured = subprocess.run(
+        [*RUNNER, "debug-config", "loud@0.0.1", "-i", f"words={project.words}"],
+        cwd=project.root, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(configured.stdout)["args"][1] == str(project.words)
