@@ -6,7 +6,7 @@ import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from runner.bind.bindings import Bindings
 from runner.cache.publish import UnpublishableOutput
@@ -169,7 +169,7 @@ def prepare_run(job: Job, key: str | None = None, status: str = "running") -> Pr
         log=run_dir.log,
         rerun_script=run_dir.rerun_script,
         timeout=options.timeout,
-        echo=options.echo,
+        echo=_echo(job, run_dir, runtime),
         cancel=options.cancel,
         debug=_debug_session(job, run_dir, runtime),
         stdin=options.stdin,
@@ -260,6 +260,15 @@ def _debug_session(job: Job, run_dir: RunDir, runtime: Runtime) -> DebugSession 
 
     in_container = "/mnt/runner/snapshot" if runtime.backend == "docker" else None
     return open_session(job.options.debug, job.plan, run_dir.root, in_container)
+
+
+def _echo(job: Job, run_dir: RunDir, runtime: Runtime) -> TextIO | None:
+    """The live echo, tracebacks naming the user's files; the log keeps them as written."""
+    if job.options.echo is None or job.options.in_process:  # in-process: they already do
+        return job.options.echo
+    from runner.run.sourcemap import mapped_echo
+
+    return mapped_echo(job.options.echo, job.plan, run_dir.snapshot, runtime.backend == "docker")
 
 
 def _held_by(runtime: Runtime) -> str:

@@ -9,10 +9,12 @@ summaries, the log tails runner shows and `--json` name the user's file and line
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TextIO, cast
 
 from runner.snapshot.model import SnapshotPlan
 
@@ -91,6 +93,36 @@ def map_traceback(text: str, pairs: Pairs) -> str:
         return match[0] if found is None else f'File "{found}", line {match[2]}'
 
     return _FRAME.sub(mapped, text) if pairs else text
+
+
+class _MappedEcho(io.TextIOBase):
+    """The live echo of a run, its traceback frames naming the user's files (the log keeps
+    what the module wrote). A frame line comes in one write of the module's, and so in one
+    chunk but at a pipe read's boundary, where it would be shown as written."""
+
+    def __init__(self, stream: TextIO, pairs: Pairs) -> None:
+        self._stream = stream
+        self._pairs = pairs
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        self._stream.write(map_traceback(text, self._pairs))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def mapped_echo(
+    echo: TextIO | None, plan: SnapshotPlan | None, snapshot: Path, in_container: bool
+) -> TextIO | None:
+    pairs = run_mappings(plan, snapshot, in_container) if echo is not None else []
+    if echo is None or not pairs:
+        return echo
+    return cast(TextIO, _MappedEcho(echo, pairs))  # the part of TextIO an echo is used for
 
 
 def error_location(text: str, pairs: Pairs) -> str | None:

@@ -1,7 +1,7 @@
 """A failure names the user's file and line (not the run's snapshot copy): `runner run`'s
-summary and --json, the run record, a pipeline's summary and log tail, in every environment
-where the run sees its code elsewhere (host snapshot, container mount; in-process compiles
-the sources themselves)."""
+live output, summary and --json, the run record, a pipeline's summary and log tail, in every
+environment where the run sees its code elsewhere (host snapshot, container mount;
+in-process compiles the sources themselves)."""
 
 from __future__ import annotations
 
@@ -48,8 +48,11 @@ def test_run_names_the_source_file_and_line(broken: Project, extra: list[str]) -
     assert result["error_at"] == expected
     record = json.loads(Path(result["workdir"], "run.json").read_text())
     assert record["error_at"] == expected
-    code, _, err = _runner(broken, *_module_args(broken), *extra)
+    code, shown, err = _runner(broken, *_module_args(broken), *extra)
     assert f"  error at: {expected}" in err
+    # The module's own output, shown live, names the user's files too (the log keeps the copy).
+    assert f'File "{broken.helper}", line {BROKEN_LINE}, in shout' in shown, shown
+    assert "/snapshot/" not in shown
 
 
 def test_frames_outside_the_users_files_are_passed_over(project: Project) -> None:
