@@ -118,6 +118,14 @@ def test_host_breakpoint_in_an_additional_include_binds_with_a_plain_attach(
     run = _debug(project, started, "--env", "host")
     _hit(run, project.helper, HELPER_LINE)
     _succeeded(run, project)
+    # rerun.sh keeps the module's own command: it runs again without a debugger.
+    run_dir = next((project.root / "runs").glob("loud-*"))
+    (run_dir / "outputs" / "out" / "loud.txt").unlink()
+    again = subprocess.run(["bash", str(run_dir / "rerun.sh")], capture_output=True, text=True,
+                           timeout=60, check=False)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "debug_start" not in (run_dir / "rerun.sh").read_text()
+    assert (run_dir / "outputs" / "out" / "loud.txt").read_text() == "HELLO!"
 
 
 def test_mappings_an_ide_sends_do_not_undo_runners(
