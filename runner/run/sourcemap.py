@@ -21,6 +21,7 @@ from runner.snapshot.model import SnapshotPlan
 CONTAINER_SNAPSHOT = "/mnt/runner/snapshot"  # where a container sees the snapshot
 Pairs = Sequence[tuple[str, str]]  # (source folder, run folder), most specific first
 _FRAME = re.compile(r'File "([^"\n]+)", line (\d+)')
+_PDB_FRAME = re.compile(r"^> ([^\n(]+)\((\d+)\)", re.MULTILINE)  # pdb's `> FILE(LINE)func()`
 _TAIL_BYTES = 64 * 1024  # a traceback is at the end of a log; a huge log is not read whole
 
 
@@ -86,13 +87,20 @@ def failure_sources(
 
 
 def map_traceback(text: str, pairs: Pairs) -> str:
-    """`File "..."` lines naming the run's copy rewritten to name the user's files."""
+    """Traceback frames (`File "..."`) and pdb's locations (`> FILE(LINE)`) naming the run's
+    copy rewritten to name the user's files."""
 
     def mapped(match: re.Match[str]) -> str:
         found = map_path(match[1], pairs)
         return match[0] if found is None else f'File "{found}", line {match[2]}'
 
-    return _FRAME.sub(mapped, text) if pairs else text
+    def mapped_pdb(match: re.Match[str]) -> str:
+        found = map_path(match[1], pairs)
+        return match[0] if found is None else f"> {found}({match[2]})"
+
+    if not pairs:
+        return text
+    return _PDB_FRAME.sub(mapped_pdb, _FRAME.sub(mapped, text))
 
 
 class _MappedEcho(io.TextIOBase):

@@ -52,6 +52,7 @@ def test_pdb_flag_opens_post_mortem_where_it_raised(write_module: Callable[..., 
     )
     child = _spawn(spec, "--pdb")
     child.expect_exact("ZeroDivisionError")
+    child.expect_exact(f"> {spec.parent / 'stops.py'}(2)divide()")  # the source, not the copy
     child.expect_exact("(Pdb) ")
     child.sendline("p n")
     child.expect_exact("7")
