@@ -100,16 +100,16 @@ def _tool_found(marker: str) -> bool:
     return _TOOLS[marker]
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, None]:
-    outcome = yield
-    report = outcome.get_result()
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.failed:
         for result in item.stash.get(_RUNS, []):
             if not result.ok:
                 report.sections.append((f"runner log tail ({result.log})", _tail(result)))
+    return report
 
 
 def _tail(result: RunResult) -> str:
