@@ -17,7 +17,7 @@ from runner._version import __version__
 from runner.pipeline.decorator import pipeline
 
 if TYPE_CHECKING:
-    from runner.api import Module, load_module, load_pipeline
+    from runner.api import Module, load_module, load_pipeline, run_module
     from runner.errors import PipelineError, RunnerError, SpecError
     from runner.pipeline.model import Pipeline
     from runner.run.result import RunResult, Status
@@ -26,6 +26,7 @@ _LAZY = {
     "Module": "runner.api",
     "load_module": "runner.api",
     "load_pipeline": "runner.api",
+    "run_module": "runner.api",
     "PipelineError": "runner.errors",
     "RunnerError": "runner.errors",
     "SpecError": "runner.errors",
@@ -46,6 +47,7 @@ __all__ = [
     "load_module",
     "load_pipeline",
     "pipeline",
+    "run_module",
 ]
 
 

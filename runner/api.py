@@ -6,10 +6,11 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from runner.registry.resolve import load_module_spec
-from runner.run.engine import RunOptions, RunResult, run_module
+from runner.run.engine import RunOptions, RunResult
+from runner.run.engine import run_module as run_spec
 from runner.run.job import preview_command
 from runner.spec.model import ModuleSpec
 
@@ -66,13 +67,17 @@ class Module:
         quiet: bool = False,
         cache: bool = True,
         force: bool = False,
+        in_process: bool = False,
+        env: str | None = None,
         **kwargs: object,
     ) -> RunResult:
         """Run the module and return its `RunResult`; a failed module is a result, not an error.
 
         The module's output streams live to `echo` (default: sys.stdout) unless `quiet`.
         An identical earlier success is served from the cache unless `cache=False` (no lookup,
-        nothing stored) or `force=True` (re-run and replace the entry).
+        nothing stored) or `force=True` (re-run and replace the entry). `in_process=True`
+        runs a python-script module inside this interpreter (a breakpoint set here hits);
+        `env` chooses the environment (auto, host, venv, conda, docker).
         """
         options = RunOptions(
             workdir=Path(workdir) if workdir is not None else None,
@@ -81,8 +86,24 @@ class Module:
             echo=None if quiet else (echo or sys.stdout),
             cache=cache,
             force=force,
+            in_process=in_process,
+            env=env,
         )
-        return run_module(self.spec, {**(values or {}), **kwargs}, outputs, options)
+        return run_spec(self.spec, {**(values or {}), **kwargs}, outputs, options)
+
+
+def run_module(
+    spec: str | os.PathLike[str] | Module,
+    values: Mapping[str, object] | None = None,
+    *,
+    in_process: bool = False,
+    registry: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> RunResult:
+    """Load (unless given a `Module`) and run a module: `Module.run`'s arguments, among them
+    `in_process=True` to run its python script inside this interpreter."""
+    module = spec if isinstance(spec, Module) else load_module(spec, registry=registry)
+    return module.run(values, in_process=in_process, **kwargs)
 
 
 def load_module(

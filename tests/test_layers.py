@@ -32,7 +32,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("runner.env", "runner.registry"),
     ("runner.run",),
     ("runner.pipeline",),
-    ("runner.api", "runner.ui"),
+    ("runner.api", "runner.ui", "runner.debug", "runner.schema"),
     ("runner.cli", "runner.pytest_plugin"),
     # The package itself (the public API, imported on first use) and `python -m runner`.
     ("runner", "runner.__main__"),

@@ -34,6 +34,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("module", "register, list and manage modules in the registry", "runner.cli.module"),
     ("datatype", "register and list the port data types modules use", "runner.cli.datatype"),
     ("ui", "the web page: every pipeline and run in this folder", "runner.cli.ui"),
+    ("shell", "a shell in a step's environment and folder (or one command)", "runner.cli.shell"),
+    ("debug-config", "VS Code launch configurations that run a step", "runner.cli.debug_config"),
+    ("schema", "JSON Schemas of the spec formats, for editors", "runner.cli.schema"),
 )
 
 USAGE = "usage: runner [--help] [--version] COMMAND [ARGS...]"
@@ -103,8 +106,15 @@ def _dispatch(name: str, argv: Sequence[str], stdout: TextIO, stderr: TextIO) ->
         raise _unknown_command(name)
     _, summary, module_name = found
     parser = command_parser(f"runner {name}", summary)
-    importlib.import_module(module_name).configure(parser)
+    module = importlib.import_module(module_name)
+    module.configure(parser)
+    command: list[str] = []
+    if getattr(module, "TAKES_COMMAND", False) and "--" in argv:
+        # `runner shell ... -- CMD ARGS`: everything after `--` is the command, as given.
+        cut = list(argv).index("--")
+        argv, command = argv[:cut], list(argv[cut + 1 :])
     args = parser.parse_args(argv)
+    args.command = command
     _use_parse_memo(args)
     code: int = args.handler(args, stdout, stderr)
     return code

@@ -17,6 +17,7 @@ from runner.cli.common import (
     environment_options,
     pairs,
 )
+from runner.cli.debugging import pipeline_debug
 from runner.cli.output import emit_json
 from runner.cli.parser import action, actions, add_json, add_quiet, describe
 from runner.cli.pipeline_show import pipeline_text
@@ -94,6 +95,7 @@ def _configure_run(group: Any) -> None:
             f"runner pipeline run {SAR}",
             f"runner pipeline run {SAR} --set ratio=0.8 --dry-run",
             f"runner pipeline run {SAR} --from train    # train and after; the rest cached",
+            f"runner pipeline run {SAR} --debug train=5678   # attach the IDE to step train",
             f"runner pipeline run {SAR} --json --quiet | jq .status",
         ],
         RUN_EXITS,
@@ -114,6 +116,9 @@ def _configure_run(group: Any) -> None:
     run.add_argument("--dry-run", action="store_true",
                      help="print each command and whether it would hit the cache")  # fmt: skip
     run.add_argument("--timeout", type=float, metavar="S", help="per-step timeout")
+    run.add_argument("--debug", metavar="STEP[=[HOST:]PORT]",
+                     help="start STEP under debugpy (default port 5678; 0 picks a free one) and"
+                     " wait for the IDE; upstream steps from the cache")  # fmt: skip
     run.add_argument(
         "--runs-dir", type=Path, metavar="DIR", help="where run folders go (default ./runs)"
     )
@@ -180,6 +185,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         options=options,
         runs_root=args.runs_dir.resolve() if args.runs_dir else None,
         display=display,
+        debug=pipeline_debug(args.debug, stderr, args.json) if args.debug else None,
     )
     if args.json:
         emit_json(stdout, result.to_json())

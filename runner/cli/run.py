@@ -17,6 +17,7 @@ from runner.cli.common import (
     load_spec_warned,
     pairs,
 )
+from runner.cli.debugging import add_debug_flag, add_pdb_flags, debug_request, stdin_is_terminal
 from runner.cli.notes import print_notes
 from runner.cli.output import emit_json
 from runner.cli.parser import add_json, add_quiet, add_verbose, leaf
@@ -43,6 +44,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_cache_flags(parser)
     parser.add_argument("--no-cache", action="store_true", help="neither look up nor store results")
     parser.add_argument("--force", action="store_true", help="re-run and replace the cache entry")
+    add_debug_flag(parser)
+    add_pdb_flags(parser)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the module's python script inside runner's own interpreter (runpy)",
+    )
     leaf(
         parser,
         _run,
@@ -51,6 +59,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
             " \\\n      -i group_by=product -i value_column=units -o summary=/tmp/summary.json",
             "runner run SPEC -i 'Input path=data' --json --quiet | jq -r .outputs.model",
             "runner run SPEC -i data=in.csv --env docker --timeout 600",
+            "runner run SPEC -i data=in.csv --debug 5678    # then attach the IDE to port 5678",
+            "runner run SPEC -i data=in.csv --pdb           # pdb where the module raises",
         ],
         [
             (0, "the module succeeded, or its result came from the cache"),
@@ -71,6 +81,10 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         mpi_processes=args.mpi_processes,
         cache=not args.no_cache,
         force=args.force,
+        debug=debug_request(args.debug, spec.name, stderr, args.json) if args.debug else None,
+        stdin=stdin_is_terminal(),
+        post_mortem=args.pdb,
+        in_process=args.in_process,
         **environment_options(args),
     )
     result = run_module(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), options)
@@ -87,6 +101,8 @@ def _report(result: RunResult, stream: TextIO) -> None:
         print(f"{result.status.value} in {result.duration:.3f} s", file=stream)
     else:
         print(f"failed: {result.message}", file=stream)
+        if result.error_at:
+            print(f"  error at: {result.error_at}", file=stream)
     print(f"  workdir: {result.workdir}", file=stream)
     print(f"  log:     {result.log}", file=stream)
     for name, path in result.outputs.items():

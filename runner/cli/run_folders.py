@@ -18,7 +18,8 @@ from pathlib import Path
 from runner.clock import parse_iso
 from runner.struct import Struct
 
-FINISHED = ("succeeded", "cached", "failed", "interrupted")
+# prepared: laid out for `runner shell` or `runner debug-config`, started by hand if at all.
+FINISHED = ("succeeded", "cached", "failed", "interrupted", "prepared")
 FAILED = ("failed", "interrupted")
 
 

@@ -69,6 +69,8 @@ class ContainerInvocation(Struct):
     # Set by another thread (a pipeline's scheduler on Ctrl-C) to stop this run as if it had
     # been interrupted: signals reach only the main thread, steps may run in worker threads.
     cancel: threading.Event | None = None
+    # Container port -> (host address, host port) to publish (a debugger's); none by default.
+    ports: Mapping[int, tuple[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_invocation(self)
@@ -112,6 +114,7 @@ class _ContainerRun:
                 f"mount: {host} -> {target} ({'ro' if read_only else 'rw'})"
                 for host, target, read_only in inv.mounts
             ),
+            *(f"port: {host}:{port} -> {inner}" for inner, (host, port) in inv.ports.items()),
         )
         container: str | None = None
         pump: Pump | None = None
@@ -198,6 +201,7 @@ class _ContainerRun:
             init=True,
             shm_size=inv.shm_size,
             device_requests=device_requests,
+            port_bindings={str(port): bound for port, bound in inv.ports.items()} or None,
         )
         created = self.api.create_container(
             inv.image,
@@ -208,6 +212,7 @@ class _ContainerRun:
             working_dir=inv.workdir or None,
             name=inv.name,
             labels={"runner.run": "1"},
+            ports=list(inv.ports) or None,
             host_config=host_config,
         )
         return str(created["Id"])

@@ -7,10 +7,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TextIO
 
 from runner.pipeline.rerun import Rerun
 from runner.pipeline.state import PipelineResult, StepResult, StepState
+from runner.run.sourcemap import mapped_log_tail
 
 _SYMBOL = {
     StepState.QUEUED: "·",
@@ -166,8 +168,10 @@ def summary(
             continue
         lines.append("")
         lines.append(f"step '{name}' failed: {step.message}")
+        if step.error_at:
+            lines.append(f"  error at: {step.error_at}")
         if step.log:
-            lines += [f"  | {line}" for line in _tail(step.log)]
+            lines += [f"  | {line}" for line in mapped_log_tail(Path(step.log), LOG_TAIL_LINES)]
             lines.append(f"  log:     {step.log}")
         if step.workdir:
             lines.append(f"  workdir: {step.workdir}")
@@ -188,11 +192,3 @@ def _rerun_lines(name: str, rerun: Rerun, command: Callable[[Rerun], str]) -> li
             f"    (not every step upstream of '{name}' is cached: the re-run starts at {starts})"
         )
     return lines
-
-
-def _tail(log: str) -> list[str]:
-    try:
-        with open(log, encoding="utf-8", errors="replace") as stream:
-            return stream.read().splitlines()[-LOG_TAIL_LINES:]
-    except OSError:
-        return []

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from runner.clock import now_iso
 from runner.errors import InterruptedRun, PipelineError, RunnerError
@@ -46,6 +46,9 @@ from runner.run.engine import RunOptions, run_module
 from runner.run.session import Session
 from runner.run.workdir import default_runs_root, mark_runs_root, new_run_name
 from runner.struct import Struct, field, replace
+
+if TYPE_CHECKING:
+    from runner.run.debug import DebugRequest
 
 __all__ = ["RECORD", "Display", "Selection", "run_pipeline", "select"]
 
@@ -104,6 +107,7 @@ class _Run(Struct, frozen=False):
     options: RunOptions
     force: frozenset[str]
     display: Display
+    debug: tuple[str, DebugRequest] | None  # --debug STEP: that step starts under debugpy
     header: dict[str, object]
     events: EventLog
     results: dict[str, StepResult] = field(default_factory=dict)
@@ -147,6 +151,7 @@ def run_pipeline(
     runs_root: Path | None = None,
     display: Display | None = None,
     base_dir: Path | None = None,
+    debug: tuple[str, DebugRequest] | None = None,
 ) -> PipelineResult:
     """Run `pipeline` and return what happened to every step. A failed step is a result
     (status "failed"), not an exception; an invalid pipeline raises PipelineError first."""
@@ -154,7 +159,7 @@ def run_pipeline(
     pipeline = bind_inputs(pipeline, sets or {}, base_dir)
     validate(pipeline)
     selection = select(pipeline, only, from_steps, until)
-    for name in force:
+    for name in [*force, *([debug[0]] if debug else [])]:
         pipeline.step(name)
     root = runs_root or default_runs_root(os.environ, base_dir)
     mark_runs_root(root)
@@ -168,6 +173,7 @@ def run_pipeline(
             options=replace(options or RunOptions(), base_dir=base_dir, session=session),
             force=frozenset(force),
             display=display or _Quiet(),
+            debug=debug,
             header={
                 "pipeline": pipeline.name,
                 "source": str(pipeline.source) if pipeline.source else None,
@@ -264,6 +270,7 @@ def _run_step(state: _Run, name: str) -> StepResult:
         force=name in state.force,
         require_cached=name in state.selection.cached_only,
         cancel=state.cancel,
+        debug=state.debug[1] if state.debug and state.debug[0] == name else None,
     )
     try:
         values, waiting = step_values(state.pipeline, step, state.produced)
@@ -301,6 +308,7 @@ def _run_step(state: _Run, name: str) -> StepResult:
         duration=time.time() - started,
         message=result.message if not result.ok else "",
         cache_key=result.cache_key,
+        error_at=result.error_at,
         started_at=started,
         ended_at=time.time(),
     )  # fmt: skip

@@ -50,6 +50,7 @@ class StepResult(Struct):
     cache_key: str | None = None
     started_at: float | None = None  # time.time() (ISO 8601 in JSON), for the live display
     ended_at: float | None = None
+    error_at: str | None = None  # a failure's traceback: FILE:LINE in the user's sources
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -63,6 +64,7 @@ class StepResult(Struct):
             "cache_key": self.cache_key,
             "started_at": None if self.started_at is None else iso(self.started_at),
             "ended_at": None if self.ended_at is None else iso(self.ended_at),
+            "error_at": self.error_at,
         }
 
     @classmethod
@@ -81,6 +83,7 @@ class StepResult(Struct):
             cache_key=_opt_str(data.get("cache_key")),
             started_at=_opt_moment(data.get("started_at")),
             ended_at=_opt_moment(data.get("ended_at")),
+            error_at=_opt_str(data.get("error_at")),
         )
 
 

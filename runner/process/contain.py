@@ -15,6 +15,7 @@ import errno
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -206,17 +207,23 @@ class Slot:
         self._held: list[tuple[str, ...]] = [held] if held else []
 
     def popen(
-        self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]
+        self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], stdin: bool = False
     ) -> subprocess.Popen[bytes]:
         """Start the command: through the trampoline waiting in the cgroup, else directly.
-        Raises OSError or ValueError as Popen does when it cannot start."""
+        With `stdin`, the command reads ours (a debugger's prompt on a terminal), which only a
+        direct start can give it. Raises OSError or ValueError as Popen does when it cannot
+        start."""
+        if self.trampoline is not None and stdin:
+            SPAWNED.discard(self.trampoline.proc.pid)
+            self.trampoline.discard()  # its cgroup stays this slot's: the command moves in
+            self.trampoline = None
         if self.trampoline is not None:
             SPAWNED.discard(self.trampoline.proc.pid)  # from now on: the execution's root
             return self.trampoline.launch(argv, cwd, env)
         if self.cgroup is None:
-            return _popen(list(argv), cwd, env)
+            return _popen(list(argv), cwd, env, stdin=stdin)
         # Behind a gate until it is in its cgroup: see `Gate`.
-        gate = Gate(argv, cwd, env)
+        gate = Gate(argv, cwd, env, stdin)
         self.gate = gate
         return gate.proc
 
@@ -275,17 +282,25 @@ class _Held:
         SPAWNED.discard(self.root)
 
 
-def _popen(argv: list[str], cwd: Path, env: Mapping[str, str], gated: bool = False) -> Popen:
+def _popen(
+    argv: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    gated: bool = False,
+    stdin: bool = False,
+    pass_fds: tuple[int, ...] = (),
+) -> Popen:
     return subprocess.Popen(
         argv,
         cwd=cwd,
         env=env,
-        stdin=subprocess.PIPE if gated else subprocess.DEVNULL,
+        stdin=subprocess.PIPE if gated else None if stdin else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         bufsize=0,
         start_new_session=True,
         close_fds=True,
+        pass_fds=pass_fds,
     )
 
 
@@ -305,26 +320,49 @@ class Gate:
     """
 
     SCRIPT = 'read -r _ || exit 125; exec </dev/null "$@"'
+    # With the terminal kept on stdin (a debugger's prompt), the line comes on another pipe,
+    # which sh cannot close above fd 9 before the exec: a Python without site does it instead.
+    PY_SCRIPT = (
+        "import os,sys;r=int(sys.argv[1]);b=os.read(r,1);os.close(r);"
+        "b or sys.exit(125);os.execv(sys.argv[2],sys.argv[2:])"
+    )
 
-    def __init__(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], stdin: bool = False
+    ) -> None:
         found = check_program(argv[0], cwd, env)
         # `env` takes a first word with "=" for one more variable: name such a program by path.
         program = str(found) if "=" in argv[0] else argv[0]
         wrapped = [ENV_PROGRAM, "-i", *(f"{k}={v}" for k, v in env.items()), program, *argv[1:]]
-        self.proc = _popen(["/bin/sh", "-c", self.SCRIPT, "runner-gate", *wrapped], cwd, {}, True)
+        if not stdin:
+            gate = ["/bin/sh", "-c", self.SCRIPT, "runner-gate", *wrapped]
+            self.proc = _popen(gate, cwd, {}, gated=True)
+            self._line = self.proc.stdin
+            return
+        read_end, write_end = os.pipe()
+        try:
+            gate = [sys.executable, "-I", "-S", "-c", self.PY_SCRIPT, str(read_end), *wrapped]
+            self.proc = _popen(gate, cwd, {}, stdin=True, pass_fds=(read_end,))
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        self._line = os.fdopen(write_end, "wb", buffering=0)
 
     def open(self) -> None:
-        """Let the command run (a shell already gone, e.g. killed, is not an error)."""
+        """Let the command run (a gate already gone, e.g. killed, is not an error)."""
         with contextlib.suppress(OSError):
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(b"\n")
+            assert self._line is not None
+            self._line.write(b"\n")
         self.close()
 
     def close(self) -> None:
-        """Without `open`, the shell ends (125) without running the command."""
-        if self.proc.stdin is not None:
+        """Without `open`, the gate ends (125) without running the command."""
+        if self._line is not None:
             with contextlib.suppress(OSError):
-                self.proc.stdin.close()
+                self._line.close()
+            self._line = None
             self.proc.stdin = None
 
 

@@ -74,6 +74,7 @@ class Invocation(Struct):
     # Set by another thread (a pipeline's scheduler on Ctrl-C) to stop this run as if it had
     # been interrupted: signals reach only the main thread, commands run in worker threads.
     cancel: threading.Event | None = None
+    stdin: bool = False  # the child reads our stdin (else /dev/null)
 
     def __post_init__(self) -> None:
         check_invocation(self, strings_only=True)
@@ -199,7 +200,7 @@ class _Execution:
         env[EXECUTION_ID_VAR] = f"{outer} {cookie}" if outer else cookie
         slot = CONTAINMENT.prepare(cookie)
         try:
-            proc = slot.popen(inv.argv, inv.cwd, env)
+            proc = slot.popen(inv.argv, inv.cwd, env, inv.stdin)
         except (OSError, ValueError) as error:
             slot.cancel()
             message = self._start_error(error)

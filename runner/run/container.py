@@ -23,7 +23,7 @@ from runner.env.base import Runtime
 from runner.env.container import ALL_GPUS, ContainerInvocation, container_name, run_container
 from runner.run.launch import Launch, LaunchContext, command, install_driver
 from runner.spec.model import ModuleSpec
-from runner.struct import Struct
+from runner.struct import Struct, replace
 
 ROOT = "/mnt/runner"
 
@@ -106,6 +106,8 @@ def container_launch(context: LaunchContext, runtime: Runtime) -> Launch:
         shm_size=spec.resources.shm_size,
     )
     _write_rerun(context.rerun_script, invocation, paths)
+    if context.debug is not None:  # rerun.sh above repeats the command without the debugger
+        invocation = _debugged(invocation, context)
     details = {
         "backend": "docker",
         "container": {
@@ -120,6 +122,21 @@ def container_launch(context: LaunchContext, runtime: Runtime) -> Launch:
         },
     }
     return Launch(tuple(argv), details, lambda: run_container(invocation), lambda: _unstage(paths))
+
+
+def _debugged(invocation: ContainerInvocation, context: LaunchContext) -> ContainerInvocation:
+    from runner.run.debug import container_debug
+
+    assert context.debug is not None
+    argv, variables, mount, ports = container_debug(
+        context.debug, invocation.argv, context.internal, ROOT
+    )
+    env = dict(invocation.env)
+    front = variables.pop("PYTHONPATH")
+    env["PYTHONPATH"] = f"{env['PYTHONPATH']}:{front}" if env.get("PYTHONPATH") else front
+    env.update(variables)
+    mounts = (*invocation.mounts, (mount[0], mount[1], True))
+    return replace(invocation, argv=tuple(argv), env=env, mounts=mounts, ports=ports)
 
 
 def gpu_request(spec: ModuleSpec) -> int:

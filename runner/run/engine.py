@@ -6,7 +6,7 @@ import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from runner.bind.bindings import Bindings
 from runner.cache.publish import UnpublishableOutput
@@ -18,18 +18,19 @@ from runner.run.deliver import deliver
 from runner.run.history import record_last_run
 from runner.run.job import Job, RunOptions, prepare_job
 from runner.run.key import KeyParts
-from runner.run.launch import Launch, LaunchContext, process_launch
+from runner.run.launch import Launch, LaunchContext, command, process_launch
 from runner.run.record import now, outcome_record, run_record
 from runner.run.result import RunResult, Status
 from runner.run.workdir import RunDir, create_run_dir, work_path
 from runner.snapshot.write import materialize
 from runner.spec.model import ModuleSpec
-from runner.struct import replace
+from runner.struct import Struct, replace
 
 if TYPE_CHECKING:
     from runner.process.local import Outcome
+    from runner.run.debug import DebugSession
 
-__all__ = ["RunOptions", "RunResult", "Status", "run_module"]
+__all__ = ["Prepared", "RunOptions", "RunResult", "Status", "prepare_run", "run_module"]
 
 
 def run_module(
@@ -77,7 +78,8 @@ def _serve_required(job: Job) -> RunResult:
 
 
 def _cached_or_executed(job: Job, store: CacheStore, parts: KeyParts) -> RunResult:
-    key, force = parts.key, job.options.force
+    # A debugged run executes: the IDE is attaching to it, not to an earlier result.
+    key, force = parts.key, job.options.force or job.options.debug is not None
     served = None if force else _try_serve(job, store, key)
     if served is not None:
         return served
@@ -120,9 +122,28 @@ LAUNCHERS: Mapping[BackendName, Callable[[LaunchContext, Runtime], Launch]] = {
 }
 
 
-def _execute(job: Job, key: str | None = None) -> RunResult:
+class Prepared(Struct):
+    """A run laid out and ready to start: its folder, outputs, environment and command."""
+
+    run_dir: RunDir
+    output_paths: dict[str, Path]
+    runtime: Runtime
+    launch: Launch
+    record: dict[str, object]
+
+
+def prepare_run(job: Job, key: str | None = None, status: str = "running") -> Prepared:
+    """Everything before the command starts: the environment built, the run folder laid out
+    (snapshot, output folders), the command made and run.json written with `status`
+    ("prepared" for a run that a shell or a launch configuration will start by hand)."""
     spec, bindings, options = job.spec, job.bindings, job.options
     choice = job.environment
+    if options.in_process:
+        from runner.run.inprocess import refuse_in_process
+
+        refuse_in_process(_planned_argv(job), str(spec.source))
+    elif options.debug is not None or options.post_mortem:
+        _refuse_undebuggable(job)
     # Built (or found) before the run folder exists: a failed build leaves no half-made run.
     runtime = choice.backend.ensure(choice.request, job.env_store, options.echo)
     if runtime.backend != "docker":
@@ -148,18 +169,39 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         log=run_dir.log,
         rerun_script=run_dir.rerun_script,
         timeout=options.timeout,
-        echo=options.echo,
+        echo=_echo(job, run_dir, runtime),
         cancel=options.cancel,
+        debug=_debug_session(job, run_dir, runtime),
+        stdin=options.stdin,
+        post_mortem=options.post_mortem,
     )
     if options.session is not None:
         options.session.executing()
     if options.verbose and options.echo is not None:
         options.echo.write(f"runner: the command's processes are held by {_held_by(runtime)}\n")
-    launch = LAUNCHERS[runtime.backend](context, runtime)
+    if options.in_process:
+        from runner.run.inprocess import inprocess_launch
+
+        launch = inprocess_launch(context, runtime, job.plan, options.post_mortem)
+    else:
+        launch = LAUNCHERS[runtime.backend](context, runtime)
     argv = list(launch.argv)
     record = {**run_record(job, output_paths, argv, key), **launch.details}
     record["environment"] = {"backend": runtime.backend, "fingerprint": runtime.fingerprint}
-    write_json_atomic(run_dir.record, {**record, "status": "running"})
+    write_json_atomic(run_dir.record, {**record, "status": status})
+    return Prepared(run_dir, output_paths, runtime, launch, record)
+
+
+def _execute(job: Job, key: str | None = None) -> RunResult:
+    spec, options = job.spec, job.options
+    prepared = prepare_run(job, key)
+    run_dir, output_paths, launch, record = (
+        prepared.run_dir,
+        prepared.output_paths,
+        prepared.launch,
+        prepared.record,
+    )
+    argv = list(launch.argv)
     outcome = launch.start()
     launch.finish()
     missing = _missing_outputs(spec, output_paths)
@@ -167,6 +209,13 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     final_status = "interrupted" if outcome.interrupted else status.value
     final = {**record, **outcome_record(outcome, final_status, message)}
     final["containment"] = outcome.containment
+    error_at = None
+    if status is Status.FAILED:
+        from runner.run.sourcemap import failure_sources
+
+        in_container = prepared.runtime.backend == "docker"
+        pairs, error_at = failure_sources(job.plan, run_dir.snapshot, run_dir.log, in_container)
+        final.update(source_mappings=[list(pair) for pair in pairs], error_at=error_at)
     write_json_atomic(run_dir.record, final)
     if outcome.interrupted:
         raise InterruptedRun(f"interrupted; the partial run is in {run_dir.root}")
@@ -180,7 +229,46 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         duration=outcome.duration,
         cache_key=key,
         argv=tuple(argv),
+        error_at=error_at,
     )
+
+
+def _refuse_undebuggable(job: Job) -> None:
+    """--debug and --pdb need a python command: refused before anything is built or made."""
+    from runner.run.debug import refuse_non_python
+
+    flag = "--debug" if job.options.debug is not None else "--pdb"
+    refuse_non_python(_planned_argv(job), f"{job.spec.source}", flag, job.environment.name)
+
+
+def _planned_argv(job: Job) -> list[str]:
+    """The command as it will be, but for the output paths (not made yet)."""
+    spec, bindings = job.spec, job.bindings
+    return command(
+        spec,
+        bindings.values,
+        {name: str(path) for name, path in bindings.inputs.items()},
+        {out.name: out.python_name for out in spec.outputs},
+        "parallel_run.py",
+    )
+
+
+def _debug_session(job: Job, run_dir: RunDir, runtime: Runtime) -> DebugSession | None:
+    if job.options.debug is None:
+        return None
+    from runner.run.debug import open_session
+
+    in_container = "/mnt/runner/snapshot" if runtime.backend == "docker" else None
+    return open_session(job.options.debug, job.plan, run_dir.root, in_container)
+
+
+def _echo(job: Job, run_dir: RunDir, runtime: Runtime) -> TextIO | None:
+    """The live echo, tracebacks naming the user's files; the log keeps them as written."""
+    if job.options.echo is None or job.options.in_process:  # in-process: they already do
+        return job.options.echo
+    from runner.run.sourcemap import mapped_echo
+
+    return mapped_echo(job.options.echo, job.plan, run_dir.snapshot, runtime.backend == "docker")
 
 
 def _held_by(runtime: Runtime) -> str:

@@ -4,6 +4,7 @@ computed; nothing built and nothing run (shared by running, explaining and dry r
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from runner.cache.store import CacheStore
 from runner.config import load_settings
 from runner.env.choose import EnvChoice, choose_environment
 from runner.env.store import EnvStore
+from runner.errors import UnsupportedError
 from runner.run.deliver import check_destination
 from runner.run.key import KeyParts
 from runner.run.key_inputs import key_parts
@@ -25,9 +27,10 @@ from runner.run.workdir import RunDir, default_runs_root, work_path
 from runner.snapshot.model import SnapshotPlan
 from runner.snapshot.plan import plan_snapshot
 from runner.spec.model import JobType, ModuleSpec
-from runner.struct import Struct
+from runner.struct import Struct, replace
 
 if TYPE_CHECKING:
+    from runner.run.debug import DebugRequest
     from runner.run.session import Session
 
 
@@ -43,12 +46,17 @@ class RunOptions(Struct):
     cache: bool = True  # False: neither look up nor publish (--no-cache)
     force: bool = False  # re-run even on a hit, and replace the entry (--force)
     cache_dir: Path | None = None  # None: $RUNNER_CACHE_DIR or the XDG cache folder
+    env_dir: Path | None = None  # the environment store; None: <cache_dir>/envs
     env: str | None = None  # auto | host | venv | conda | docker; None: RUNNER_ENV, config, auto
     ca_bundle: Path | None = None  # None: RUNNER_CA_BUNDLE, config, PIP_CERT, SSL_CERT_FILE...
     strict_python: bool | None = None
     cancel: threading.Event | None = None  # set from another thread to stop the run (pipelines)
     require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
     session: Session | None = None  # what the steps of one pipeline run share
+    debug: DebugRequest | None = None  # --debug: start under debugpy (never from the cache)
+    stdin: bool = False  # the command reads runner's stdin (a terminal: breakpoint(), --pdb)
+    post_mortem: bool = False  # --pdb: post-mortem pdb in the module's process when it raises
+    in_process: bool = False  # run the python script in this interpreter (runpy), not a child
 
 
 class Job(Struct):
@@ -77,6 +85,8 @@ def prepare_job(
     cache key; build and run nothing."""
     base_dir = options.base_dir or Path.cwd()
     refuse_unrunnable(spec)
+    if options.in_process:
+        options = _in_process_options(spec, options)
     bindings = bind(spec, values, outputs, base_dir=base_dir)
     if options.workdir is not None:
         _check_destinations(spec, bindings, RunDir(options.workdir.expanduser().resolve()))
@@ -93,7 +103,7 @@ def prepare_job(
             spec, options.mpi_processes, inside_container=environment.name == "docker"
         )
     cache_root = options.cache_dir or default_cache_root(os.environ)
-    env_store = EnvStore(cache_root / "envs")
+    env_store = EnvStore(options.env_dir or cache_root / "envs")
     store = None
     if options.cache:
         session = options.session
@@ -123,6 +133,20 @@ def prepare_job(
         parts=parts,
         hashed_bytes=store.state.stats.bytes_read if store else 0,
     )
+
+
+def _in_process_options(spec: ModuleSpec, options: RunOptions) -> RunOptions:
+    """In-process, the current interpreter is the step's environment (as `--env host
+    --python` it); an environment asked for explicitly (flag, RUNNER_ENV, config) is refused,
+    naming the flag to use."""
+    chosen = load_settings(os.environ, env=options.env).env
+    if chosen in ("venv", "conda", "docker"):
+        raise UnsupportedError(
+            f"{spec.source}: --in-process runs in this interpreter, and the {chosen} "
+            "environment is asked for",
+            f"drop --in-process to run in the {chosen} environment, or choose --env host",
+        )
+    return replace(options, env="host", python=sys.executable)
 
 
 def _check_destinations(spec: ModuleSpec, bindings: Bindings, run_dir: RunDir) -> None:

@@ -20,6 +20,7 @@ from runner.struct import Struct
 
 if TYPE_CHECKING:
     from runner.process.local import Outcome
+    from runner.run.debug import DebugSession
 
 PARALLEL_DRIVER = Path(__file__).parent.parent / "resources" / "parallel_run.py"
 
@@ -118,6 +119,9 @@ class LaunchContext(Struct):
     timeout: float | None
     echo: TextIO | None
     cancel: threading.Event | None = None
+    debug: DebugSession | None = None  # --debug: the command starts under debugpy
+    stdin: bool = False  # the command reads runner's own stdin (a terminal: pdb, breakpoint())
+    post_mortem: bool = False  # --pdb: python commands start under the post-mortem script
 
 
 def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
@@ -138,16 +142,29 @@ def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
     argv = resolve_python(argv, runtime.python)
     overrides = process_overrides(context, runtime)
     write_rerun_script(context.rerun_script, argv, context.snapshot, overrides)
+    details: dict[str, object] = {
+        "backend": runtime.backend,
+        "environment_overrides": overrides.to_json(),
+    }
+    executed, changes = argv, overrides
+    if context.debug is not None or context.post_mortem:
+        # rerun.sh and run.json keep the module's own command; the debugger's is noted.
+        from runner.run.debug import debug_process
+
+        executed, changes = debug_process(
+            context.debug, argv, runtime.python, context.internal, overrides
+        )
+        details["debugged_argv"] = executed
     invocation = Invocation(
-        argv=tuple(argv),
+        argv=tuple(executed),
         cwd=context.snapshot,
-        env=overrides.apply(os.environ),
+        env=changes.apply(os.environ),
         log_path=context.log,
         timeout=context.timeout,
         echo=context.echo,
         cancel=context.cancel,
+        stdin=context.stdin,
     )
-    details = {"backend": runtime.backend, "environment_overrides": overrides.to_json()}
     return Launch(tuple(argv), details, lambda: execute(invocation))
 
 

@@ -30,6 +30,7 @@ class RunResult(Struct):
     cache_key: str | None = None
     argv: tuple[str, ...] = field(default=())
     notes: tuple[str, ...] = ()  # things the user should know, e.g. a damaged cache entry ignored
+    error_at: str | None = None  # a failure's traceback: FILE:LINE in the user's sources
 
     @property
     def ok(self) -> bool:
@@ -47,4 +48,5 @@ class RunResult(Struct):
             "message": self.message,
             "duration": round(self.duration, 3),
             "notes": list(self.notes),
+            "error_at": self.error_at,
         }
