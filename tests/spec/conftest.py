@@ -37,10 +37,11 @@ def spec_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def load(spec_path: Path) -> LoadSpec:
-    """`load(yaml_text, **{"relative/file": text})`: write the spec and its files, then load it."""
+    """`load(yaml_text, **{"relative/file": text})`: write the spec and its files, then load it.
+    An empty `a.py` is written too: the entry script the short specs of these tests name."""
 
     def run(text: str, files: dict[str, str] | None = None) -> ModuleSpec:
-        write_files(spec_path.parent, {spec_path.name: text, **(files or {})})
+        write_files(spec_path.parent, {spec_path.name: text, "a.py": "", **(files or {})})
         return load_spec(spec_path)
 
     return run

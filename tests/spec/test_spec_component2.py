@@ -215,7 +215,9 @@ def test_inline_conda_and_registered_environment(load: LoadSpec) -> None:
 
 
 def test_additional_includes_file_and_inline_list(load: LoadSpec, spec_path: Path) -> None:
-    from_file = load(f"{HEAD}command: echo\n", {"spec.additional_includes": "../lib\n"})
+    from_file = load(
+        f"{HEAD}command: echo\n", {"spec.additional_includes": "../lib\n", "../lib/": ""}
+    )
     assert from_file.code is not None
     assert from_file.code.includes == (Include("../lib", "spec.additional_includes:1"),)
     (spec_path.parent / "spec.additional_includes").unlink()
