@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import Location, SpecError
+from runner.spec import memo
 from runner.struct import Struct
 
 if TYPE_CHECKING:
@@ -315,11 +316,16 @@ def load_document(path: Path) -> Document:
         raise SpecError(Location(path), f"cannot read spec file: {exc}") from None
     if len(raw) > MAX_DOCUMENT_BYTES:
         raise SpecError(Location(path), f"larger than {_LIMIT_TEXT}", _TOO_BIG_HINT)
+    remembered = memo.recall(raw)
+    if remembered is not None:
+        return Document(path, *remembered)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SpecError(Location(path), f"not UTF-8 text (byte {exc.start})") from None
-    return parse_document(path, text)
+    document = parse_document(path, text)
+    memo.remember(raw, document.data, document.positions)
+    return document
 
 
 # A value that an alias (`*name`) or a merge key (`<<`) repeats is counted again each time; a
