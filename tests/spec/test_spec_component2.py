@@ -235,3 +235,24 @@ def test_return_code_and_determinism_defaults(load: LoadSpec) -> None:
     assert spec.is_deterministic is True
     assert spec.display_name == "m"
     assert spec.code is not None and spec.code.base == spec.source.parent
+
+
+def test_a_mode_input_is_an_enum_parameter(load: LoadSpec) -> None:
+    """Designer's trainers declare `Create trainer mode` as `type: Mode` with an enum: a value
+    chosen from the enum and rendered as text, never a path port."""
+    spec = load(
+        f"{HEAD}inputs:\n"
+        "  Create trainer mode:\n"
+        "    type: Mode\n"
+        "    default: SingleParameter\n"
+        "    enum: [SingleParameter, ParameterRange]\n"
+        "command: python a.py --mode {inputs.create_trainer_mode}\n"
+    )
+    mode = spec.inputs[0]
+    assert isinstance(mode, Parameter)
+    assert (mode.type, mode.option_values, mode.default) == (
+        ParamType.ENUM,
+        ("SingleParameter", "ParameterRange"),
+        "SingleParameter",
+    )
+    assert spec.warnings == ()

@@ -30,6 +30,7 @@ def write_files(root: Path, files: dict[str, str]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
 
+
 LEGACY = """\
 amlModuleIdentifier:
   namespace: microsoft.com/azureml/samples
