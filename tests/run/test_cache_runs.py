@@ -367,3 +367,33 @@ def test_steps_of_one_module_record_their_runs_at_once(counter: Counter, tmp_pat
         thread.join()
     assert errors == []
     assert len(list((tmp_path / "cache" / "history").glob("*/*.json"))) == 8
+
+
+def test_outputs_delivered_with_o_are_writable_files_independent_of_the_cache(
+    counter: Counter,
+) -> None:
+    """-o gives the user ordinary files (a reflink or a copy, never a hard link into the store):
+    editing one leaves the cache entry intact. The run folder's own files may be the store's
+    objects, and stay read-only."""
+    chosen = counter.tmp_path / "chosen"
+    for attempt in ("executed", "served"):
+        result = counter.module.run(
+            data=counter.data,
+            workdir=counter.tmp_path / attempt,
+            outputs={"counts": chosen / attempt / "counts", "summary": chosen / attempt / "s"},
+            quiet=True,
+        )
+        assert result.ok and result.cached == (attempt == "served")
+        summary, count = chosen / attempt / "s", chosen / attempt / "counts" / "b.csv.count"
+        for delivered in (summary, count):
+            st = delivered.stat()
+            assert st.st_nlink == 1 and st.st_mode & 0o777 == 0o644, oct(st.st_mode)
+        summary.write_text("edited")
+        count.write_text("edited")
+    assert counter.executed == 1
+    again = counter.run()
+    assert again.cached
+    assert json.loads(again.outputs["summary"].read_text()) == {"total": 5, "ratio": 0.75}
+    assert (again.outputs["counts"] / "b.csv.count").read_text() == "2"
+    store_linked = again.outputs["summary"].stat()
+    assert store_linked.st_mode & 0o222 == 0 or store_linked.st_nlink == 1
