@@ -27,12 +27,20 @@ from runner.pipeline.model import (
 )
 from runner.registry.names import is_registered_form
 from runner.registry.resolve import load_module_spec
-from runner.spec.common import Context, absolute, environment_variables, fields, opt_text, present
+from runner.spec.common import (
+    Context,
+    absolute,
+    environment_variables,
+    fields,
+    limits_timeout,
+    opt_text,
+    present,
+)
 from runner.spec.files import is_remote
 from runner.spec.load import detect_generation, pipeline_marker
 from runner.spec.model import InputPort, ModuleSpec
 from runner.spec.source import Document, Node, load_document, parse_document
-from runner.struct import Struct, field
+from runner.struct import Struct, field, replace
 
 if TYPE_CHECKING:
     from runner.registry.lookup import Purpose
@@ -47,7 +55,8 @@ _STEP_KEYS = (
     *("compute", "resources", "distribution", "limits", "identity", "services", "settings"),
 )
 # Cloud settings with no meaning on one machine: read, said to be ignored, never an error.
-_CLOUD_ONLY = ("settings", "compute", "identity", "resources", "distribution", "limits", "services")
+# (A step's `limits.timeout` is honoured: the step's run timeout unless --timeout overrides.)
+_CLOUD_ONLY = ("settings", "compute", "identity", "resources", "distribution", "services")
 _STEP_TYPES = ("command", "parallel")
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _PARENT_INPUT = re.compile(r"parent\.inputs\.([\w-]+)")
@@ -180,6 +189,9 @@ def _job(ctx: Context, name: str, node: Node, components: _Components) -> _Job:
             else "name its component file: `component: ./file.yml`",
         )
     module = _module(name, component, ctx.spec_dir, components)
+    timeout = limits_timeout(ctx, present(node, "limits"))
+    if timeout is not None:
+        module = replace(module, timeout=timeout)
     env = dict(environment_variables(present(node, "environment_variables")))
     return _Job(name, node, module, env)
 

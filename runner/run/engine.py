@@ -136,6 +136,8 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     if job.plan is not None:
         materialize(job.plan, run_dir.snapshot)
     output_paths = _place_outputs(spec, bindings, run_dir)
+    # --timeout overrides the spec's limits.timeout.
+    timeout = options.timeout if options.timeout is not None else spec.timeout
     context = LaunchContext(
         spec=spec,
         values=bindings.values,
@@ -147,7 +149,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         internal=run_dir.internal,
         log=run_dir.log,
         rerun_script=run_dir.rerun_script,
-        timeout=options.timeout,
+        timeout=timeout,
         echo=options.echo,
         cancel=options.cancel,
     )
@@ -163,7 +165,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     outcome = launch.start()
     launch.finish()
     missing = _missing_outputs(spec, output_paths)
-    status, message = _status(spec, outcome, options.timeout, missing)
+    status, message = _status(spec, outcome, timeout, missing)
     final_status = "interrupted" if outcome.interrupted else status.value
     final = {**record, **outcome_record(outcome, final_status, message)}
     final["containment"] = outcome.containment
@@ -273,7 +275,8 @@ def _status(
     if outcome.interrupted:
         return Status.FAILED, "interrupted"
     if outcome.timed_out:
-        return Status.FAILED, f"timed out after {timeout:g} s; the process tree was killed"
+        given = " (the spec's limits.timeout)" if timeout == spec.timeout else ""
+        return Status.FAILED, f"timed out after {timeout:g} s{given}; the process tree was killed"
     code = outcome.exit_code
     if code is None:
         return Status.FAILED, "the command ended without an exit code"

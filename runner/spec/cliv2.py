@@ -10,6 +10,7 @@ from runner.spec.common import (
     environment_variables,
     fields,
     image_environment,
+    limits_timeout,
     named_environment,
     opt_bool,
     opt_text,
@@ -49,7 +50,7 @@ from runner.spec.source import Document, Node
 _TOP_KEYS = (
     *("$schema", "type", "name", "version", "display_name", "description", "tags"),
     *("is_deterministic", "inputs", "outputs", "command", "code", "environment"),
-    *("additional_includes", "environment_variables", "resources", "distribution"),
+    *("additional_includes", "environment_variables", "resources", "distribution", "limits"),
 )
 _DATA_TYPES = ("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "path")
 STYLE = Style(
@@ -89,6 +90,7 @@ def load(doc: Document) -> ModuleSpec:
     distribution = _distribution(ctx, present(root, "distribution"))
     resources = _resources(ctx, present(root, "resources"))
     mpi = distribution is not None and distribution.type == "mpi"
+    timeout = limits_timeout(ctx, present(root, "limits"))
     return ModuleSpec(
         source=doc.path,
         generation=Generation.CLI_V2,
@@ -108,6 +110,7 @@ def load(doc: Document) -> ModuleSpec:
         distribution=distribution,
         resources=resources,
         warnings=tuple(ctx.warnings),
+        timeout=timeout,
     )
 
 

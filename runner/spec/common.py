@@ -261,3 +261,17 @@ def os_name(node: Node | None) -> str:
     if value not in _OS_NAMES:
         raise node.expected("linux or windows")
     return value
+
+
+def limits_timeout(ctx: Context, node: Node | None) -> float | None:
+    """`limits: {timeout: SECONDS}` (CLI v2 command components and jobs): the run's timeout."""
+    if node is None:
+        return None
+    fields(ctx, node, ("timeout",))
+    child = present(node, "timeout")
+    if child is None:
+        return None
+    seconds = child.number()
+    if not 0 < seconds < 10**9:
+        raise child.expected("a number of seconds above 0")
+    return float(seconds)

@@ -262,6 +262,8 @@ class ModuleSpec(Struct):
     resources: Resources = field(default_factory=Resources)
     warnings: tuple[SpecWarning, ...] = ()
     datatypes: tuple[DataType, ...] = ()  # registered types of its ports (set by resolution)
+    # Seconds: `limits.timeout` of a CLI v2 component, or of the pipeline step running it.
+    timeout: float | None = None
 
     @property
     def ports(self) -> tuple[InputPort, ...]:

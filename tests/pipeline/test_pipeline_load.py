@@ -180,20 +180,22 @@ def test_unknown_and_cloud_only_keys_are_warnings(write_pipeline: WritePipeline)
           a:
             component: ./split/split.yaml
             compute: azureml:gpu
-            limits: {timeout: 60}
+            limits: {timeout: 60, max_trials: 3}
             environment_variable: {X: "1"}
             inputs:
               input_path: {type: uri_folder, path: ./data, moed: ro_mount}
         """
     )
-    assert [str(w) for w in load_pipeline(path).warnings] == [
+    pipeline = load_pipeline(path)
+    assert pipeline.steps[0].module.timeout == 60  # limits.timeout is honoured
+    assert [str(w) for w in pipeline.warnings] == [
         f"{path}:5:6: job: unknown key 'job' is ignored (did you mean 'jobs'?)",
         f"{path}:3:11: settings: 'settings' has no effect in a local run; ignored",
         f"{path}:4:10: compute: 'compute' has no effect in a local run; ignored",
         f"{path}:11:27: jobs.a.environment_variable: unknown key 'environment_variable'"
         " is ignored (did you mean 'environment_variables'?)",
         f"{path}:9:14: jobs.a.compute: 'compute' has no effect in a local run; ignored",
-        f"{path}:10:13: jobs.a.limits: 'limits' has no effect in a local run; ignored",
+        f"{path}:10:39: jobs.a.limits.max_trials: unknown key 'max_trials' is ignored",
         f"{path}:13:58: jobs.a.inputs.input_path.moed: unknown key 'moed' is ignored"
         " (did you mean 'mode'?)",
     ]
