@@ -30,6 +30,7 @@ class RunResult(Struct):
     cache_key: str | None = None
     argv: tuple[str, ...] = field(default=())
     notes: tuple[str, ...] = ()  # things the user should know, e.g. a damaged cache entry ignored
+    missing_outputs: tuple[str, ...] = ()  # python names of outputs the module did not write
 
     @property
     def ok(self) -> bool:
@@ -47,4 +48,5 @@ class RunResult(Struct):
             "message": self.message,
             "duration": round(self.duration, 3),
             "notes": list(self.notes),
+            "missing_outputs": list(self.missing_outputs),
         }

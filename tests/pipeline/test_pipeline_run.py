@@ -433,3 +433,34 @@ def test_steps_share_one_cache_connection(
     assert diamond.run().ok
     assert diamond.run().ok
     assert len(opened) == 2  # one per pipeline run, not one per step
+
+
+def test_a_file_output_not_written_fails_the_step_that_reads_it_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer exits 0 without writing its file output: it succeeds, with a warning; the
+    step bound to that output fails with a message naming what is missing, not a traceback."""
+    monkeypatch.setenv("RUNNER_ENV", "host")
+    (tmp_path / "writer.yml").write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
+        "type: command\nname: writer\noutputs: {report: {type: uri_file}}\n"
+        "command: python -c pass ${{outputs.report}}\n"
+    )
+    (tmp_path / "reader.yml").write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
+        "type: command\nname: reader\ninputs: {report: {type: uri_file}}\n"
+        "command: cat ${{inputs.report}}\n"
+    )
+    (tmp_path / "p.yml").write_text(
+        "type: pipeline\njobs:\n"
+        "  write: {component: ./writer.yml}\n"
+        "  read:\n    component: ./reader.yml\n"
+        "    inputs: {report: '${{parent.jobs.write.outputs.report}}'}\n"
+    )
+    result = run_pipeline(load_pipeline(tmp_path / "p.yml"), runs_root=tmp_path / "runs")
+    assert states(result) == {"write": "succeeded", "read": "failed"}
+    message = result.steps["read"].message
+    assert message.startswith(
+        "input 'report' is bound to output 'report' of step 'write', which that step did not"
+        f" write (no file at {tmp_path / 'runs'}"
+    ), message
