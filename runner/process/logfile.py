@@ -2,7 +2,7 @@
 
 One record a line: ``<UTC time, ms> <stdout|stderr|runner> <text>``; ``runner`` records are the
 header (command, cwd, start), escalation steps and the ``end:`` footer (`end_note`). The echo
-stream gets the command's output raw, as it arrives.
+stream gets the command's output unchanged, a whole line at a time, as lines end.
 """
 
 from __future__ import annotations
@@ -84,16 +84,26 @@ class LogWriter:
 
 
 class LineSplitter:
-    """Splits one stream's bytes into log lines; echoes the decoded bytes as they come."""
+    """Splits one stream's bytes into log lines; echoes them as they come, a whole line (or a
+    `\r`-ended progress segment) at a time, so that the other stream's output, echoed by
+    another thread, never lands inside one of its lines. A partial line waits for its end (or
+    for MAX_LINE bytes, or the stream's close)."""
 
     def __init__(self, tag: str, log: LogWriter) -> None:
         self._tag = tag
         self._log = log
         self._pending = bytearray()
+        self._unechoed = bytearray()
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def feed(self, data: bytes) -> None:
-        self._log.echo(self._decoder.decode(data))
+        self._unechoed += data
+        cut = max(self._unechoed.rfind(b"\n"), self._unechoed.rfind(b"\r")) + 1
+        if len(self._unechoed) >= MAX_LINE:
+            cut = len(self._unechoed)
+        if cut:
+            self._log.echo(self._decoder.decode(bytes(self._unechoed[:cut])))
+            del self._unechoed[:cut]
         self._pending += data
         while True:
             end = self._pending.find(b"\n")
@@ -106,7 +116,8 @@ class LineSplitter:
             del self._pending[:MAX_LINE]
 
     def close(self) -> None:
-        self._log.echo(self._decoder.decode(b"", final=True))
+        self._log.echo(self._decoder.decode(bytes(self._unechoed), final=True))
+        self._unechoed.clear()
         if self._pending:
             self._emit(bytes(self._pending))
             self._pending.clear()
