@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from ctrl_c import RUNNER_WITH_CTRL_C
 
 from runner.cli import main as cli
 
@@ -186,7 +187,7 @@ def test_ctrl_c_ends_the_tree_and_exits_130(
     )
     workdir = tmp_path / "w"
     process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "run", str(spec), "--workdir", str(workdir), "--quiet"],
+        [*RUNNER_WITH_CTRL_C, "run", str(spec), "--workdir", str(workdir), "--quiet"],
         stderr=subprocess.PIPE,
         text=True,
     )

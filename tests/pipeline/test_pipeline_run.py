@@ -8,13 +8,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import psutil
 import pytest
+from ctrl_c import RUNNER_WITH_CTRL_C
 
 from runner.cli.main import main
 from runner.errors import PipelineError
@@ -322,27 +322,20 @@ def test_cli_failure_summary_with_nothing_cached_suggests_what_really_runs(
     assert "(not every step upstream of 'join' is cached: the re-run starts at right)" in out
 
 
-# `python -m runner ARGS` with Ctrl-C's usual meaning: a shell's background job (a test run
-# started with `&`) starts its children with SIGINT ignored, and Python then keeps it ignored.
-WITH_CTRL_C = (
-    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "sys.argv[0] = 'runner'; runpy.run_module('runner', run_name='__main__')"
-)
-
-
 def test_ctrl_c_stops_every_step(diamond: Diamond, tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-c", WITH_CTRL_C, "pipeline", "run", str(diamond.path),
+        [*RUNNER_WITH_CTRL_C, "pipeline", "run", str(diamond.path),
          "--runs-dir", str(diamond.runs), "--set", "pause=60", "--jobs", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while len(diamond.executed()) < 3 and time.monotonic() < deadline:  # root, left, right
         time.sleep(0.05)
+    # This run's own steps only: other sessions' tests may run `step.py` sleepers too.
     sleepers = [
         p
-        for p in psutil.process_iter(["cmdline"])
-        if "step.py" in " ".join(p.info["cmdline"] or [])
+        for p in psutil.Process(process.pid).children(recursive=True)
+        if "step.py" in " ".join(p.cmdline())
     ]
     assert sleepers
     os.kill(process.pid, signal.SIGINT)
