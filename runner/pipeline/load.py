@@ -37,7 +37,7 @@ from runner.spec.common import (
     present,
 )
 from runner.spec.files import is_remote
-from runner.spec.load import detect_generation, pipeline_marker
+from runner.spec.load import detect_generation, load_inline_spec, pipeline_marker
 from runner.spec.model import InputPort, ModuleSpec
 from runner.spec.source import Document, Node, load_document, parse_document
 from runner.struct import Struct, field, replace
@@ -197,6 +197,8 @@ def _job(ctx: Context, name: str, node: Node, components: _Components) -> _Job:
 
 
 def _module(step: str, node: Node, base: Path, components: _Components) -> ModuleSpec:
+    if node.is_map() and not is_registered_mapping(node):
+        return _inline(step, node)
     written = _registered_mapping(node) if node.is_map() else node.string().strip()
     if is_registered_form(written):
         key = written
@@ -219,15 +221,32 @@ def _module(step: str, node: Node, base: Path, components: _Components) -> Modul
     return components.loaded[key]
 
 
+def _inline(step: str, node: Node) -> ModuleSpec:
+    """`component: {type: command, ...}`: a component written in the pipeline file; its paths
+    (`code`, conda files) are relative to the pipeline's folder, as the service takes them."""
+    kind = present(node, "type")
+    if kind is None or kind.text().strip().lower() != "command":
+        raise node.error(
+            f"step {step!r}: an inline component needs `type: command`",
+            "or put the component in its own file: `component: ./file.yml`",
+        )
+    try:
+        return load_inline_spec(node)
+    except SpecError as exc:
+        raise SpecError(
+            exc.location, f"step {step!r}: inline component: {exc.reason}", exc.hint
+        ) from None
+
+
+def is_registered_mapping(node: Node) -> bool:
+    """`{name, version[, namespace]}`: a registered component; other mappings are inline."""
+    keys = set(node.mapping())
+    return "name" in keys and keys <= {"name", "version", "namespace"}
+
+
 def _registered_mapping(node: Node) -> str:
     """`component: {name: X, version: V}` (a legacy-style reference to a registered module;
-    `namespace` optional) as `azureml:[NS/]X:V`; other mappings are inline components."""
-    keys = set(node.mapping())
-    if "name" not in keys or not keys <= {"name", "version", "namespace"}:
-        raise node.error(
-            "inline components are not supported",
-            "put the component in its own file and name it: `component: ./file.yml`",
-        )
+    `namespace` optional) as `azureml:[NS/]X:V`."""
     name = node.require("name").text().strip()
     namespace = present(node, "namespace")
     if namespace is not None:

@@ -239,10 +239,15 @@ ERRORS = {
         "{p}:3:18: jobs.a.component: step 'a': no registered module is named 'split'\n"
         "  hint: `runner module list` lists them; `runner module register SOURCE` adds one",
     ),
-    "inline component": (
+    "inline component without a name": (
         HEAD + "jobs:\n  a: {component: {type: command, command: echo}}\n",
-        "{p}:3:18: jobs.a.component: inline components are not supported\n"
-        "  hint: put the component in its own file and name it: `component: ./file.yml`",
+        "{p}:3:18: step 'a': inline component: missing required field 'name' (the"
+        " component's name)",
+    ),
+    "inline component of another type": (
+        HEAD + "jobs:\n  a: {component: {type: sweep, name: s}}\n",
+        "{p}:3:18: jobs.a.component: step 'a': an inline component needs `type: command`\n"
+        "  hint: or put the component in its own file: `component: ./file.yml`",
     ),
     "inline command job": (
         HEAD + "jobs:\n  a: {type: command, command: echo hi}\n",

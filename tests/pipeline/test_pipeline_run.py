@@ -457,3 +457,57 @@ def test_a_file_output_not_written_fails_the_step_that_reads_it_clearly(
         "input 'report' is bound to output 'report' of step 'write', which that step did not"
         f" write (no file at {tmp_path / 'runs'}"
     ), message
+
+
+INLINE = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+settings:
+  default_compute: azureml:cpu-cluster
+  default_datastore: azureml:workspaceblobstore
+jobs:
+  hello:
+    type: command
+    component:
+      type: command
+      name: hello_inline
+      inputs: {who: {type: string, default: world}}
+      outputs: {greeting: {type: uri_folder}}
+      code: ./src
+      environment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest
+      command: python hello.py ${{outputs.greeting}} ${{inputs.who}}
+    inputs: {who: there}
+  shout:
+    component: file:./shout.yml
+    inputs: {words: "${{parent.jobs.hello.outputs.greeting}}"}
+"""
+SHOUT = """\
+type: command
+name: shout
+inputs: {words: {type: uri_folder}}
+command: cat ${{inputs.words}}/hi.txt
+"""
+
+
+def test_inline_and_file_components_run_and_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An inline component (paths relative to the pipeline file), a `file:` component, and
+    `settings` noted once as having no local effect (the azureml-examples pipeline forms)."""
+    monkeypatch.setenv("RUNNER_ENV", "host")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "hello.py").write_text(
+        "import sys, pathlib\npathlib.Path(sys.argv[1], 'hi.txt').write_text('hi ' + sys.argv[2])\n"
+    )
+    (tmp_path / "shout.yml").write_text(SHOUT)
+    (tmp_path / "p.yml").write_text(INLINE)
+    pipeline = load_pipeline(tmp_path / "p.yml")
+    assert [str(w).split(": ", 2)[-1] for w in pipeline.warnings] == [
+        "'settings' has no effect in a local run; ignored"
+    ]
+    first = run_pipeline(pipeline, runs_root=tmp_path / "runs")
+    assert states(first) == {"hello": "succeeded", "shout": "succeeded"}
+    greeting = Path(first.steps["hello"].outputs["greeting"]) / "hi.txt"
+    assert greeting.read_text() == "hi there"
+    again = run_pipeline(load_pipeline(tmp_path / "p.yml"), runs_root=tmp_path / "runs")
+    assert states(again) == {"hello": "cached", "shout": "cached"}
