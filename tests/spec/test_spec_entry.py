@@ -9,27 +9,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from spec_files import LoadSpec, write_files
 
 from runner.errors import SpecError
-from runner.spec.model import ModuleSpec
-
-LoadSpec = Callable[..., ModuleSpec]
-
-
-def write_files(root: Path, files: dict[str, str]) -> None:
-    """Write `files` (relative path -> text) under `root`; a trailing / makes a folder."""
-    for name, text in files.items():
-        path = root / name
-        if name.endswith("/"):
-            path.mkdir(parents=True, exist_ok=True)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
 
 LEGACY = """\
 amlModuleIdentifier:

@@ -4,17 +4,14 @@ docs/reference.md, one test per rule), and python names that are always identifi
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from spec_files import LoadSpec
 
 from runner.errors import SpecError
-from runner.spec.model import ModuleSpec
 from runner.spec.names import python_name
-
-LoadSpec = Callable[..., ModuleSpec]
 
 V2 = (
     "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
