@@ -59,7 +59,11 @@ def _port_path(spec: ModuleSpec, port: InputPort, raw: object, base: Path, what:
             None if written.is_absolute() else f"relative paths are taken from {base}",
         ) from None
     except OSError as exc:
-        raise BindingError(f"input {label(port)}: cannot read {path}: {exc.strerror}") from None
+        raise BindingError(
+            f"input {label(port)}: cannot read {what} {path}: {exc.strerror or exc}"
+        ) from None
+    except ValueError as exc:  # an embedded NUL byte
+        raise BindingError(f"input {label(port)}: cannot use {what} {path!r}: {exc}") from None
     if is_dir and spec.input_is_file(port):
         return _single_file(port, path)
     if not is_dir and not _accepts_file(spec, port):

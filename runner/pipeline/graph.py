@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from runner.errors import RunnerError
+from runner.pipeline.load import is_registered_mapping
 from runner.pipeline.model import Literal, ParentInput, Pipeline, Step, StepOutput
 from runner.registry.names import PREFIX, is_registered_form
 from runner.spec.model import InputPort, ModuleSpec, Parameter
@@ -81,7 +82,7 @@ def registered_components(pipeline: Pipeline) -> dict[str, str]:
         node = written.get(step.name)
         if node is None:
             continue
-        if node.is_map():  # the loader takes no other mapping: {name, version[, namespace]}
+        if node.is_map() and is_registered_mapping(node):  # else an inline component
             found[step.name] = registered_reference(step.module)
         elif isinstance(node.value, str) and is_registered_form(node.value):
             found[step.name] = node.value.strip()

@@ -27,12 +27,20 @@ from runner.pipeline.model import (
 )
 from runner.registry.names import is_registered_form
 from runner.registry.resolve import load_module_spec
-from runner.spec.common import Context, absolute, environment_variables, fields, opt_text, present
+from runner.spec.common import (
+    Context,
+    absolute,
+    environment_variables,
+    fields,
+    limits_timeout,
+    opt_text,
+    present,
+)
 from runner.spec.files import is_remote
-from runner.spec.load import detect_generation, pipeline_marker
+from runner.spec.load import detect_generation, load_inline_spec, pipeline_marker
 from runner.spec.model import InputPort, ModuleSpec
 from runner.spec.source import Document, Node, load_document, parse_document
-from runner.struct import Struct, field
+from runner.struct import Struct, field, replace
 
 if TYPE_CHECKING:
     from runner.registry.lookup import Purpose
@@ -47,7 +55,8 @@ _STEP_KEYS = (
     *("compute", "resources", "distribution", "limits", "identity", "services", "settings"),
 )
 # Cloud settings with no meaning on one machine: read, said to be ignored, never an error.
-_CLOUD_ONLY = ("settings", "compute", "identity", "resources", "distribution", "limits", "services")
+# (A step's `limits.timeout` is honoured: the step's run timeout unless --timeout overrides.)
+_CLOUD_ONLY = ("settings", "compute", "identity", "resources", "distribution", "services")
 _STEP_TYPES = ("command", "parallel")
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _PARENT_INPUT = re.compile(r"parent\.inputs\.([\w-]+)")
@@ -180,11 +189,16 @@ def _job(ctx: Context, name: str, node: Node, components: _Components) -> _Job:
             else "name its component file: `component: ./file.yml`",
         )
     module = _module(name, component, ctx.spec_dir, components)
+    timeout = limits_timeout(ctx, present(node, "limits"))
+    if timeout is not None:
+        module = replace(module, timeout=timeout)
     env = dict(environment_variables(present(node, "environment_variables")))
     return _Job(name, node, module, env)
 
 
 def _module(step: str, node: Node, base: Path, components: _Components) -> ModuleSpec:
+    if node.is_map() and not is_registered_mapping(node):
+        return _inline(step, node)
     written = _registered_mapping(node) if node.is_map() else node.string().strip()
     if is_registered_form(written):
         key = written
@@ -207,15 +221,32 @@ def _module(step: str, node: Node, base: Path, components: _Components) -> Modul
     return components.loaded[key]
 
 
+def _inline(step: str, node: Node) -> ModuleSpec:
+    """`component: {type: command, ...}`: a component written in the pipeline file; its paths
+    (`code`, conda files) are relative to the pipeline's folder, as the service takes them."""
+    kind = present(node, "type")
+    if kind is None or kind.text().strip().lower() != "command":
+        raise node.error(
+            f"step {step!r}: an inline component needs `type: command`",
+            "or put the component in its own file: `component: ./file.yml`",
+        )
+    try:
+        return load_inline_spec(node)
+    except SpecError as exc:
+        raise SpecError(
+            exc.location, f"step {step!r}: inline component: {exc.reason}", exc.hint
+        ) from None
+
+
+def is_registered_mapping(node: Node) -> bool:
+    """`{name, version[, namespace]}`: a registered component; other mappings are inline."""
+    keys = set(node.mapping())
+    return "name" in keys and keys <= {"name", "version", "namespace"}
+
+
 def _registered_mapping(node: Node) -> str:
     """`component: {name: X, version: V}` (a legacy-style reference to a registered module;
-    `namespace` optional) as `azureml:[NS/]X:V`; other mappings are inline components."""
-    keys = set(node.mapping())
-    if "name" not in keys or not keys <= {"name", "version", "namespace"}:
-        raise node.error(
-            "inline components are not supported",
-            "put the component in its own file and name it: `component: ./file.yml`",
-        )
+    `namespace` optional) as `azureml:[NS/]X:V`."""
     name = node.require("name").text().strip()
     namespace = present(node, "namespace")
     if namespace is not None:

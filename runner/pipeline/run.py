@@ -25,6 +25,8 @@ from runner.errors import InterruptedRun, PipelineError, RunnerError
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import (
     Pipeline,
+    Step,
+    StepOutput,
     dependencies,
     downstream,
     step_values,
@@ -258,6 +260,19 @@ def _abort_dependents(state: _Run, failed: str, waiting: Waiting) -> None:
         state.set(StepResult(name, StepState.ABORTED, message=f"upstream step {failed!r} failed"))
 
 
+def _check_upstream_written(step: Step, produced: Mapping[tuple[str, str], Path]) -> None:
+    """An upstream step may succeed without writing a file output (the service judges by exit
+    code): a step bound to that output fails here, saying so, before anything runs."""
+    for input_name, binding in step.bindings.items():
+        if isinstance(binding, StepOutput):
+            path = produced.get((binding.step, binding.output))
+            if path is not None and not os.path.lexists(path):
+                raise PipelineError(
+                    f"input {input_name!r} is bound to output {binding.output!r} of step"
+                    f" {binding.step!r}, which that step did not write (no file at {path})"
+                )
+
+
 def _run_step(state: _Run, name: str) -> StepResult:
     """One step, in a worker thread: never raises, every outcome is a StepResult."""
     step = state.pipeline.step(name)
@@ -276,6 +291,7 @@ def _run_step(state: _Run, name: str) -> StepResult:
         values, waiting = step_values(state.pipeline, step, state.produced)
         if waiting:  # the scheduler starts a step only after its upstream steps succeeded
             raise PipelineError(f"step {name!r}: no result yet from {', '.join(sorted(waiting))}")
+        _check_upstream_written(step, state.produced)
         outputs = {key: path for key, path in step.outputs.items() if path}
         result = run_module(module, values, outputs, options)
     except InterruptedRun:

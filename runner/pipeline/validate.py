@@ -11,6 +11,7 @@ folder) of the built-in type it descends from.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -245,7 +246,8 @@ def _kind_problem(module: ModuleSpec, port: InputPort, path: Path) -> str | None
 
 
 def _input_path_problems(item: PipelineInput) -> list[str]:
-    if isinstance(item.default, Path) and not item.default.exists():
+    # os.path.exists: False, not an OSError, for a path the system refuses (too long, NUL).
+    if isinstance(item.default, Path) and not os.path.exists(item.default):  # noqa: PTH110
         return [f"pipeline input {item.name!r}: path {item.default} does not exist"]
     return []
 

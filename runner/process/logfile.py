@@ -2,7 +2,7 @@
 
 One record a line: ``<UTC time, ms> <stdout|stderr|runner> <text>``; ``runner`` records are the
 header (command, cwd, start), escalation steps and the ``end:`` footer (`end_note`). The echo
-stream gets the command's output raw, as it arrives.
+stream gets the command's output unchanged, a whole line at a time, as lines end.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import codecs
 import contextlib
 import shlex
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = ["LineSplitter", "LogWriter", "end_note", "now", "open_log", "stamp"]
 # A line longer than this is logged in pieces: a command printing megabytes without a newline
 # must not grow our memory without bound.
 MAX_LINE = 64 * 1024
+PROMPT_WAIT_S = 0.25  # a partial line unchanged this long is shown as it is
 
 
 def now() -> datetime:
@@ -84,16 +86,34 @@ class LogWriter:
 
 
 class LineSplitter:
-    """Splits one stream's bytes into log lines; echoes the decoded bytes as they come."""
+    """Splits one stream's bytes into log lines; echoes them as they come, a whole line (or a
+    `\r`-ended progress segment) at a time, so that the other stream's output, echoed by
+    another thread, never lands inside one of its lines. A partial line waits for its end (or
+    for MAX_LINE bytes, or the stream's close), but not longer than PROMPT_WAIT_S: a line that
+    stays unfinished is a prompt (`(Pdb) `, `input("name: ")`), which must show."""
 
     def __init__(self, tag: str, log: LogWriter) -> None:
         self._tag = tag
         self._log = log
         self._pending = bytearray()
+        self._unechoed = bytearray()
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._echo_lock = threading.Lock()
+        self._fed_at = 0.0
+        self._timer: threading.Timer | None = None  # at most one, re-armed while data comes
 
     def feed(self, data: bytes) -> None:
-        self._log.echo(self._decoder.decode(data))
+        with self._echo_lock:
+            self._unechoed += data
+            cut = max(self._unechoed.rfind(b"\n"), self._unechoed.rfind(b"\r")) + 1
+            if len(self._unechoed) >= MAX_LINE:
+                cut = len(self._unechoed)
+            if cut:
+                self._log.echo(self._decoder.decode(bytes(self._unechoed[:cut])))
+                del self._unechoed[:cut]
+            self._fed_at = time.monotonic()
+            if self._unechoed and self._timer is None:
+                self._arm(PROMPT_WAIT_S)
         self._pending += data
         while True:
             end = self._pending.find(b"\n")
@@ -105,8 +125,30 @@ class LineSplitter:
             self._emit(bytes(self._pending[:MAX_LINE]))
             del self._pending[:MAX_LINE]
 
+    def _arm(self, delay: float) -> None:
+        self._timer = threading.Timer(delay, self._show_unfinished)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _show_unfinished(self) -> None:
+        with self._echo_lock:
+            self._timer = None
+            if not self._unechoed:
+                return
+            waited = time.monotonic() - self._fed_at
+            if waited < PROMPT_WAIT_S:  # more came meanwhile: wait for it to settle
+                self._arm(PROMPT_WAIT_S - waited)
+                return
+            self._log.echo(self._decoder.decode(bytes(self._unechoed)))
+            self._unechoed.clear()
+
     def close(self) -> None:
-        self._log.echo(self._decoder.decode(b"", final=True))
+        with self._echo_lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._log.echo(self._decoder.decode(bytes(self._unechoed), final=True))
+            self._unechoed.clear()
         if self._pending:
             self._emit(bytes(self._pending))
             self._pending.clear()

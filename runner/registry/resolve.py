@@ -50,14 +50,16 @@ def load_module_spec(
     if is_registered_form(ref):
         return resolve_registered(ref, registry=registry, purpose=purpose)
     path = _path(ref.removeprefix("file:"), base)
-    if path.is_file() or ref.lower().endswith(_PATH_SUFFIXES) or ref.startswith(_PATH_STARTS):
+    # os.path.isfile: False, not an OSError, for a name the system refuses (load_spec says why).
+    is_file = os.path.isfile(path)  # noqa: PTH113
+    if is_file or ref.lower().endswith(_PATH_SUFFIXES) or ref.startswith(_PATH_STARTS):
         return _with_datatypes(load_spec(path), registry)
     from runner.registry.lookup import UnknownModule
 
     try:
         return resolve_registered(ref, registry=registry, purpose=purpose)
     except UnknownModule as exc:
-        what = "a folder, not a spec file" if path.is_dir() else "not a file"
+        what = "a folder, not a spec file" if os.path.isdir(path) else "not a file"  # noqa: PTH112
         raise UnknownModule(f"{ref!r} is {what}, and {exc.message}", exc.hint) from None
 
 

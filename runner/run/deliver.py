@@ -2,15 +2,17 @@
 
 A module always writes into fresh, empty output locations inside its run folder (as AzureML
 gives it), so that what it produced, and nothing that happened to lie at the chosen place
-before, is what gets cached. On success each output is then delivered: files are linked (or
-copied across file systems) into place, replacing same-named ones; nothing else at the
-destination is touched.
+before, is what gets cached. On success each output is then delivered: each file is a reflink
+(a new inode sharing the blocks copy-on-write) or else a copy, replacing a same-named one;
+nothing else at the destination is touched. Never a hard link: the run folder's files may be
+the cache store's objects, and a user who edits a delivered output must not edit the cache.
+Delivered files are ordinary writable files (0644, 0755 when executable), whatever the mode
+of the read-only object they came from.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from runner.errors import RunnerError
@@ -73,11 +75,19 @@ def _place(source: Path, target: Path) -> None:
         if source.is_symlink():
             staged.symlink_to(source.readlink())
         else:
-            try:
-                os.link(source, staged)
-            except OSError:  # another file system, or links not allowed
-                shutil.copy2(source, staged)
+            _clone(source, staged)
         staged.replace(target)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
+
+
+def _clone(source: Path, staged: Path) -> None:
+    """A new inode at `staged` with `source`'s content and mtime, owner-writable."""
+    from runner.cache.objects import Placer
+
+    st = source.stat()
+    mode = 0o755 if st.st_mode & 0o111 else 0o644
+    Placer(("reflink", "copy")).place(
+        str(source), st, str(staged), mode, staged.parent.stat().st_dev, link=False
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
@@ -168,7 +169,7 @@ def prepare_run(job: Job, key: str | None = None, status: str = "running") -> Pr
         internal=run_dir.internal,
         log=run_dir.log,
         rerun_script=run_dir.rerun_script,
-        timeout=options.timeout,
+        timeout=_timeout(job),
         echo=_echo(job, run_dir, runtime),
         cancel=options.cancel,
         debug=_debug_session(job, run_dir, runtime),
@@ -193,7 +194,7 @@ def prepare_run(job: Job, key: str | None = None, status: str = "running") -> Pr
 
 
 def _execute(job: Job, key: str | None = None) -> RunResult:
-    spec, options = job.spec, job.options
+    spec = job.spec
     prepared = prepare_run(job, key)
     run_dir, output_paths, launch, record = (
         prepared.run_dir,
@@ -204,8 +205,9 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     argv = list(launch.argv)
     outcome = launch.start()
     launch.finish()
-    missing = _missing_outputs(spec, output_paths)
-    status, message = _status(spec, outcome, options.timeout, missing)
+    timeout = _timeout(job)
+    status, message = _status(spec, outcome, timeout)
+    missing = _missing_outputs(spec, output_paths) if status is Status.SUCCEEDED else {}
     final_status = "interrupted" if outcome.interrupted else status.value
     final = {**record, **outcome_record(outcome, final_status, message)}
     final["containment"] = outcome.containment
@@ -216,6 +218,8 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         in_container = prepared.runtime.backend == "docker"
         pairs, error_at = failure_sources(job.plan, run_dir.snapshot, run_dir.log, in_container)
         final.update(source_mappings=[list(pair) for pair in pairs], error_at=error_at)
+    if missing:
+        final["missing_outputs"] = sorted(missing)
     write_json_atomic(run_dir.record, final)
     if outcome.interrupted:
         raise InterruptedRun(f"interrupted; the partial run is in {run_dir.root}")
@@ -230,6 +234,8 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         cache_key=key,
         argv=tuple(argv),
         error_at=error_at,
+        notes=tuple(missing.values()),
+        missing_outputs=tuple(sorted(missing)),
     )
 
 
@@ -339,29 +345,41 @@ def _serve_into(
     )
 
 
-def _missing_outputs(spec: ModuleSpec, output_paths: Mapping[str, Path]) -> list[str]:
-    missing = []
+def _missing_outputs(spec: ModuleSpec, output_paths: Mapping[str, Path]) -> dict[str, str]:
+    """The outputs a successful command did not write, each with a warning. The service judges
+    a run by its exit code alone, and so does runner: a folder output left missing is made an
+    empty folder; a file output stays absent (`missing_outputs` in run.json and --json)."""
+    missing = {}
     for out in spec.outputs:
         path = output_paths[out.name]
-        present = path.is_file() if out.is_file else path.is_dir()
-        if not present:
-            kind = "file" if out.is_file else "folder"
-            missing.append(
-                f"output '{out.name}' ({out.python_name}) was not produced: no {kind} at {path}"
-            )
+        if path.is_file() if out.is_file else path.is_dir():
+            continue
+        if not out.is_file and not os.path.lexists(path):
+            path.mkdir(parents=True)
+            found = "it is an empty folder"
+        else:
+            found = f"no {'file' if out.is_file else 'folder'} at {path}"
+        missing[out.python_name] = (
+            f"the module did not write output '{out.name}' ({out.python_name}): {found}"
+        )
     return missing
 
 
-def _status(
-    spec: ModuleSpec, outcome: Outcome, timeout: float | None, missing: Sequence[str]
-) -> tuple[Status, str]:
+def _timeout(job: Job) -> float | None:
+    """--timeout, else the spec's limits.timeout."""
+    given = job.options.timeout
+    return given if given is not None else job.spec.timeout
+
+
+def _status(spec: ModuleSpec, outcome: Outcome, timeout: float | None) -> tuple[Status, str]:
     """The one mapping from what happened to a status and a one-line reason."""
     if outcome.start_error is not None:
         return Status.FAILED, f"the command could not start: {outcome.start_error}"
     if outcome.interrupted:
         return Status.FAILED, "interrupted"
     if outcome.timed_out:
-        return Status.FAILED, f"timed out after {timeout:g} s; the process tree was killed"
+        given = " (the spec's limits.timeout)" if timeout == spec.timeout else ""
+        return Status.FAILED, f"timed out after {timeout:g} s{given}; the process tree was killed"
     code = outcome.exit_code
     if code is None:
         return Status.FAILED, "the command ended without an exit code"
@@ -369,8 +387,6 @@ def _status(
         return Status.FAILED, f"the command was killed by signal {-code}"
     if not spec.return_code.succeeded(code):
         return Status.FAILED, f"the command exited with code {code}"
-    if missing:
-        return Status.FAILED, "; ".join(missing)
     return Status.SUCCEEDED, ""
 
 
@@ -392,6 +408,8 @@ def _deliver(job: Job, produced: Mapping[str, Path]) -> dict[str, Path]:
     """Outputs at their final places: those chosen with -o receive what the run produced."""
     final = dict(produced)
     for name, destination in job.bindings.outputs.items():
+        if not os.path.lexists(produced[name]):
+            continue  # a file output the module did not write: nothing to deliver
         deliver(produced[name], destination)
         final[name] = destination
     return final

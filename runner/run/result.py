@@ -31,6 +31,7 @@ class RunResult(Struct):
     argv: tuple[str, ...] = field(default=())
     notes: tuple[str, ...] = ()  # things the user should know, e.g. a damaged cache entry ignored
     error_at: str | None = None  # a failure's traceback: FILE:LINE in the user's sources
+    missing_outputs: tuple[str, ...] = ()  # python names of outputs the module did not write
 
     @property
     def ok(self) -> bool:
@@ -49,4 +50,5 @@ class RunResult(Struct):
             "duration": round(self.duration, 3),
             "notes": list(self.notes),
             "error_at": self.error_at,
+            "missing_outputs": list(self.missing_outputs),
         }

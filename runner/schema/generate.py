@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from runner.pipeline import load as pipeline_load
 from runner.spec import cliv2, component2, legacy, legacy_impl
 from runner.spec.model import JobType, ParamType, ReturnCodeRule
+from runner.spec.names import V2_COMPONENT_PATTERN
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 KINDS = ("legacy", "component2", "cliv2", "pipeline")
@@ -251,7 +252,7 @@ def _cliv2() -> Schema:
                      "gpu_count": {"type": "integer", "minimum": 0}})  # fmt: skip
     known = {
         "$schema": TEXT, "type": {"const": "command"},
-        "name": {"type": "string", "pattern": f"^{cliv2._NAME.pattern}$"},
+        "name": {"type": "string", "pattern": f"^{V2_COMPONENT_PATTERN}$"},
         "version": SCALAR, "display_name": TEXT, "description": TEXT,
         "is_deterministic": FLAG, "inputs": inputs, "outputs": outputs,
         "command": TEXT,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from runner.spec.command import parse_command_string
 from runner.spec.common import (
     Context,
@@ -12,6 +10,7 @@ from runner.spec.common import (
     environment_variables,
     fields,
     image_environment,
+    limits_timeout,
     named_environment,
     opt_bool,
     opt_text,
@@ -21,6 +20,7 @@ from runner.spec.common import (
     tags,
     version_text,
 )
+from runner.spec.entry import check_command_entry
 from runner.spec.files import (
     code_spec,
     conda_from,
@@ -39,15 +39,19 @@ from runner.spec.model import (
     ParamType,
     Resources,
 )
+from runner.spec.names import (
+    suggest_v2_component_name,
+    v2_component_name_problem,
+    v2_port_name_problem,
+)
 from runner.spec.ports import Style, interface
 from runner.spec.source import Document, Node
 
 _TOP_KEYS = (
     *("$schema", "type", "name", "version", "display_name", "description", "tags"),
     *("is_deterministic", "inputs", "outputs", "command", "code", "environment"),
-    *("additional_includes", "environment_variables", "resources", "distribution"),
+    *("additional_includes", "environment_variables", "resources", "distribution", "limits"),
 )
-_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _DATA_TYPES = ("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "path")
 STYLE = Style(
     param_types={
@@ -60,6 +64,7 @@ STYLE = Style(
     input_keys=("type", "optional", "default", "min", "max", "enum", "description", "mode", "path"),
     output_keys=("type", "description", "mode"),
     default_output_type="uri_folder",
+    name_problem=v2_port_name_problem,
 )
 _DISTRIBUTIONS = {
     "mpi": "process_count_per_instance",
@@ -80,10 +85,12 @@ def load(doc: Document) -> ModuleSpec:
     check_refs(command_node, command, declared)
     found = includes(ctx, present(root, "additional_includes"), deprecated=None)
     code = code_spec(ctx, present(root, "code"), found, allow_file=True)
+    check_command_entry(command_node, command.parts, code)
     environment = _environment(ctx, present(root, "environment"))
     distribution = _distribution(ctx, present(root, "distribution"))
     resources = _resources(ctx, present(root, "resources"))
     mpi = distribution is not None and distribution.type == "mpi"
+    timeout = limits_timeout(ctx, present(root, "limits"))
     return ModuleSpec(
         source=doc.path,
         generation=Generation.CLI_V2,
@@ -103,18 +110,19 @@ def load(doc: Document) -> ModuleSpec:
         distribution=distribution,
         resources=resources,
         warnings=tuple(ctx.warnings),
+        timeout=timeout,
     )
 
 
 def _name(root: Node) -> str:
     node = root.require("name", "the component's name")
     name = required_text(root, "name", "the component's name")
-    if not _NAME.fullmatch(name):
-        suggestion = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+    problem = v2_component_name_problem(name)
+    if problem is not None:
+        suggestion = suggest_v2_component_name(name)
         raise node.error(
-            f"invalid name {name!r}: a CLI v2 component name starts with a lowercase letter"
-            " followed by lowercase letters, digits or '_'",
-            f"for example '{suggestion}'" if _NAME.fullmatch(suggestion) else None,
+            f"invalid name {name!r}: {problem}",
+            f"for example '{suggestion}'" if suggestion else None,
         )
     return name
 

@@ -43,14 +43,22 @@ def fields(
     """The mapping at `node`; unknown keys are warned about, since real specs carry extras."""
     found = node.mapping()
     folded = {k.lower() for k in known} if ignore_case else set(known)
-    for key, child in found.items():
-        if (key.lower() if ignore_case else key) not in folded:
-            import difflib  # here: about 1 ms to import, for error messages only
+    unknown = [key for key in found if (key.lower() if ignore_case else key) not in folded]
+    for key in unknown[:_UNKNOWN_KEYS_SHOWN]:
+        import difflib  # here: about 1 ms to import, for error messages only
 
-            close = difflib.get_close_matches(key, list(known), n=1)
-            guess = f" (did you mean '{close[0]}'?)" if close else ""
-            ctx.warn(child, f"unknown key '{key}' is ignored{guess}")
+        close = difflib.get_close_matches(key, list(known), n=1)
+        guess = f" (did you mean '{close[0]}'?)" if close else ""
+        ctx.warn(found[key], f"unknown key '{key}' is ignored{guess}")
+    if len(unknown) > _UNKNOWN_KEYS_SHOWN:
+        more = len(unknown) - _UNKNOWN_KEYS_SHOWN
+        ctx.warn(node, f"{more} more unknown keys are ignored")
     return found
+
+
+# Beyond this many, unknown keys of one mapping are counted, not listed: a mapping of
+# thousands of stray keys is a broken document, and guessing each one's meaning costs seconds.
+_UNKNOWN_KEYS_SHOWN = 10
 
 
 def present(node: Node, key: str) -> Node | None:
@@ -253,3 +261,17 @@ def os_name(node: Node | None) -> str:
     if value not in _OS_NAMES:
         raise node.expected("linux or windows")
     return value
+
+
+def limits_timeout(ctx: Context, node: Node | None) -> float | None:
+    """`limits: {timeout: SECONDS}` (CLI v2 command components and jobs): the run's timeout."""
+    if node is None:
+        return None
+    fields(ctx, node, ("timeout",))
+    child = present(node, "timeout")
+    if child is None:
+        return None
+    seconds = child.number()
+    if not 0 < seconds < 10**9:
+        raise child.expected("a number of seconds above 0")
+    return float(seconds)

@@ -23,6 +23,7 @@ from runner.spec.common import (
     text_list,
     version_text,
 )
+from runner.spec.entry import check_command_entry, check_script
 from runner.spec.files import (
     code_spec,
     conda_from,
@@ -33,6 +34,7 @@ from runner.spec.files import (
     read_pip_file,
 )
 from runner.spec.model import (
+    CodeSpec,
     CondaDependencies,
     Distribution,
     EnvironmentSpec,
@@ -44,6 +46,7 @@ from runner.spec.model import (
     ParamType,
     ReturnCodeRule,
 )
+from runner.spec.names import component2_name_problem, free_text_name_problem
 from runner.spec.ports import Style, interface
 from runner.spec.source import Document, Node
 from runner.template.model import CommandTemplate, Literal, Token
@@ -71,11 +74,14 @@ STYLE = Style(
         "number": ParamType.FLOAT,
         "boolean": ParamType.BOOLEAN,
         "enum": ParamType.ENUM,
+        # Designer's Mode parameters (a trainer's "Create trainer mode"): an enum, never a port.
+        "mode": ParamType.ENUM,
     },
     port_types=None,  # AnyDirectory, AnyFile, path and custom data types
     input_keys=("type", "optional", "default", "min", "max", "enum", "description"),
     output_keys=("type", "description"),
     default_output_type="AnyDirectory",
+    name_problem=free_text_name_problem,
 )
 _INLINE_INCLUDES = "a 2.0 component lists additional includes in {file} next to the spec"
 
@@ -84,7 +90,7 @@ def load(doc: Document) -> ModuleSpec:
     ctx = Context(doc)
     root = doc.root
     fields(ctx, root, _TOP_KEYS)
-    name = required_text(root, "name", "the component's name")
+    name = _name(root)
     version = present(root, "version")
     job_type = _job_type(ctx, root)
     declared = interface(ctx, root, STYLE)
@@ -94,6 +100,7 @@ def load(doc: Document) -> ModuleSpec:
         ctx, present(root, "code"), includes(ctx, inline, deprecated=note), allow_file=False
     )
     command, parallel = _command(ctx, root, job_type, declared)
+    _check_entry(root, job_type, command, code)
     environment = _environment(ctx, present(root, "environment"), [code.base, ctx.spec_dir])
     distribution = _launcher(ctx, present(root, "launcher"), job_type)
     return ModuleSpec(
@@ -117,6 +124,14 @@ def load(doc: Document) -> ModuleSpec:
         distribution=distribution,
         warnings=tuple(ctx.warnings),
     )
+
+
+def _name(root: Node) -> str:
+    name = required_text(root, "name", "the component's name")
+    problem = component2_name_problem(name)
+    if problem is not None:
+        raise root.require("name").error(f"invalid name {name!r}: {problem}")
+    return name
 
 
 def _job_type(ctx: Context, root: Node) -> JobType:
@@ -158,6 +173,14 @@ def _command(
             ctx, root.require("hdinsight", "an HDInsightComponent's file and args"), declared
         ), None
     return parsed(root.require("command", "the command line to run"), declared), None
+
+
+def _check_entry(root: Node, job_type: JobType, command: CommandTemplate, code: CodeSpec) -> None:
+    if job_type is JobType.PARALLEL:
+        entry = root.require("parallel").require("entry")
+        check_script(entry, entry.text(), code, "parallel entry script")
+    elif job_type is not JobType.HDINSIGHT:
+        check_command_entry(root.require("command"), command.parts, code)
 
 
 def parsed(node: Node, declared: Interface) -> CommandTemplate:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from runner.errors import Location, SpecError
 from runner.spec.common import Context, absolute, present
@@ -18,6 +20,32 @@ def is_remote(written: str) -> bool:
     return written.lower().startswith(_REMOTE_PREFIXES) or "://" in written
 
 
+def kind_of(node: Node, path: Path) -> str | None:
+    """ "file", "folder", "other" or None (nothing there) for the path written at `node`. A path
+    the system refuses (too long, a NUL byte, no permission) is a SpecError naming the field."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise node.error(f"cannot use the path {_shown(path)}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # an embedded NUL byte
+        raise node.error(f"cannot use the path {_shown(path)}: {exc}") from None
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return "file" if stat.S_ISREG(mode) else "other"
+
+
+def _shown(path: Path) -> str:
+    """A path for a message: whole, unless it is too long to read (ENAMETOOLONG)."""
+    text = str(path)
+    return text if len(text) <= 200 else f"{text[:150]}...{text[-40:]} ({len(text)} characters)"
+
+
+def _quoted(written: str) -> str:
+    return repr(written) if len(written) <= 200 else repr(written[:150] + "...")
+
+
 def local_path(node: Node, base: Path, what: str) -> Path:
     """The local path written at `node`, relative to `base`, which must exist."""
     written = node.string()
@@ -29,8 +57,8 @@ def local_path(node: Node, base: Path, what: str) -> Path:
             "only local files can be used when running locally",
         )
     path = absolute(base, written)
-    if not path.exists():
-        raise node.error(f"{what} {written!r} not found (looked for {path})")
+    if kind_of(node, path) is None:
+        raise node.error(f"{what} {_quoted(written)} not found (looked for {_shown(path)})")
     return path
 
 
@@ -41,10 +69,10 @@ def first_existing(node: Node, bases: Sequence[Path], what: str) -> Path:
         raise node.expected(f"a path to {what}")
     tried = [absolute(base, written) for base in dict.fromkeys(bases)]
     for path in tried:
-        if path.is_file():
+        if kind_of(node, path) == "file":
             return path
-    looked = " or ".join(str(path) for path in tried)
-    raise node.error(f"{what} {written!r} not found (looked for {looked})")
+    looked = " or ".join(_shown(path) for path in tried)
+    raise node.error(f"{what} {_quoted(written)} not found (looked for {looked})")
 
 
 # ---- conda and pip ------------------------------------------------------------------------
@@ -85,7 +113,7 @@ def _pip_section(item: Node) -> list[str]:
 
 def read_conda_file(field: Node, path: Path) -> CondaDependencies:
     """Parse the conda file named at `field` now: its errors name the conda file itself."""
-    if not path.is_file():
+    if kind_of(field, path) != "file":
         raise field.error(f"conda file not found: {path}")
     doc = load_document(path)
     if not doc.root.is_map():
@@ -112,7 +140,9 @@ def _read_text(field: Node, path: Path, what: str) -> str:
     except IsADirectoryError:
         raise field.error(f"{what} {path} is a folder, not a file") from None
     except OSError as exc:
-        raise field.error(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise field.error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # an embedded NUL byte
+        raise field.error(f"cannot read {what} {path}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise field.error(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
 
@@ -128,7 +158,8 @@ def includes_file_path(spec: Path) -> Path:
 def read_includes_file(spec: Path) -> tuple[Include, ...] | None:
     """The includes listed next to the spec, or None when there is no such file."""
     path = includes_file_path(spec)
-    if not path.is_file():
+    # os.path.isfile: False, not an OSError, for a name the system refuses (too long).
+    if not os.path.isfile(path):  # noqa: PTH113
         return None
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -144,6 +175,38 @@ def read_includes_file(spec: Path) -> tuple[Include, ...] | None:
     return tuple(found)
 
 
+def _check_file_includes(spec: Path, found: tuple[Include, ...]) -> None:
+    path = includes_file_path(spec)
+    for include in found:
+        problem = missing_include(spec.parent, include.path)
+        if problem is not None:
+            number = int(include.origin.rsplit(":", 1)[1])
+            raise SpecError(Location(path, number), problem, _INCLUDE_HINT)
+
+
+_INCLUDE_HINT = "additional include paths are relative to the spec's folder"
+
+
+def missing_include(spec_dir: Path, written: str) -> str | None:
+    """Why the additional include `written` names nothing, or None. A `x.zip` that does not
+    exist stands for the folder `x`, zipped (section 4). Other problems (an absolute path, two
+    includes landing at one place) are the snapshot's to report."""
+    try:
+        candidate = absolute(spec_dir, written)
+        if os.path.lexists(candidate) or PurePosixPath(written).is_absolute():
+            return None
+        if candidate.name.endswith(".zip") and candidate.with_name(candidate.stem).is_dir():
+            return None
+    except (OSError, ValueError) as exc:
+        return f"additional include {written!r} cannot be read: {_reason(exc)}"
+    zipped = " (nor the folder it would zip)" if candidate.name.endswith(".zip") else ""
+    return f"additional include {written!r} not found{zipped} (looked for {candidate})"
+
+
+def _reason(exc: OSError | ValueError) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
 def inline_includes(node: Node) -> tuple[Include, ...]:
     """An inline include list, each entry remembering its field path as its origin."""
     if node.value is None:
@@ -153,6 +216,9 @@ def inline_includes(node: Node) -> tuple[Include, ...]:
         written = item.string().strip()
         if not written:
             raise item.expected("a path")
+        problem = missing_include(item.doc.path.parent, written)
+        if problem is not None:
+            raise item.error(problem, _INCLUDE_HINT)
         found.append(Include(written, item.location().field))
     return tuple(found)
 
@@ -161,6 +227,7 @@ def includes(ctx: Context, inline: Node | None, *, deprecated: str | None) -> tu
     """Includes from the inline list or the includes file next to the spec (never both)."""
     from_file = read_includes_file(ctx.doc.path)
     if inline is None:
+        _check_file_includes(ctx.doc.path, from_file or ())
         return from_file or ()
     if from_file is not None:
         other = includes_file_path(ctx.doc.path).name
@@ -187,7 +254,7 @@ def code_spec(
     if node is None or node.value is None:
         return CodeSpec(ctx.spec_dir, ctx.spec_dir, includes=found_includes)
     base = local_path(node, ctx.spec_dir, what)
-    is_file = not base.is_dir()
+    is_file = kind_of(node, base) != "folder"
     if is_file and not allow_file:
         raise node.error(f"{what} must be a folder, found the file {base}")
     return CodeSpec(ctx.spec_dir, base, is_single_file=is_file, includes=found_includes)

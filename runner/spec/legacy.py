@@ -28,6 +28,7 @@ from runner.spec.model import (
     Parameter,
     ParamType,
 )
+from runner.spec.names import free_text_name_problem
 from runner.spec.params import ParamDecl, check_distinct_options, parameter, port, port_types
 from runner.spec.source import Document, Node
 
@@ -81,6 +82,7 @@ def load(doc: Document) -> ModuleSpec:
     ident = root.require("amlModuleIdentifier", "moduleName and moduleVersion")
     fields(ctx, ident, ("namespace", "moduleName", "moduleVersion"))
     name = required_text(ident, "moduleName", "the module's name")
+    _check_name(ident.require("moduleName"), name)
     version = version_text(ctx, ident.require("moduleVersion", "the module's version"))
     job_type = _job_type(root.get_ci("jobType"))
     impl = root.require("implementation", "container, parallel or hdinsight")
@@ -117,6 +119,12 @@ def load(doc: Document) -> ModuleSpec:
         distribution=Distribution("mpi") if job_type is JobType.MPI else None,
         warnings=tuple(ctx.warnings),
     )
+
+
+def _check_name(node: Node, name: str) -> None:
+    problem = free_text_name_problem(name)
+    if problem is not None:
+        raise node.error(f"invalid name {name!r}: {problem}")
 
 
 def _job_type(node: Node | None) -> JobType:
@@ -176,6 +184,7 @@ def _input(
     fields(ctx, item, _INPUT_KEYS)
     name = required_text(item, "name", "the input's name")
     name_node = item.require("name")
+    _check_name(name_node, name)
     python = python_name_of(name_node, name, item.get("argumentName"), _PYTHON_HINT)
     type_node = item.require("type", "String, Integer, Float, Boolean, Enum or a port type")
     ptype = _param_type(ctx, type_node)
@@ -243,6 +252,7 @@ def _outputs(ctx: Context, node: Node | None) -> list[Declared]:
         fields(ctx, item, _OUTPUT_KEYS)
         name = required_text(item, "name", "the output's name")
         name_node = item.require("name")
+        _check_name(name_node, name)
         python = python_name_of(name_node, name, item.get("argumentName"), _PYTHON_HINT)
         types = port_types(item.require("type", "a port type such as AnyDirectory or AnyFile"))
         output = OutputPort(name, python, types, opt_text(item, "description"))

@@ -15,6 +15,7 @@ from runner.spec.common import (
     required_text,
     text_list,
 )
+from runner.spec.entry import check_command_entry, check_script
 from runner.spec.files import (
     code_spec,
     conda_from,
@@ -102,9 +103,13 @@ def implementation(
         )
     environment = _environment(ctx, section, system)
     if expected == "parallel":
-        return Implementation(CommandTemplate(()), environment, code, _parallel(section, interface))
-    command = _command(section.require("command", "the program to run, e.g. [python, main.py]"))
+        parallel = _parallel(section, interface)
+        check_script(section.require("entry"), parallel.entry, code, "parallel entry script")
+        return Implementation(CommandTemplate(()), environment, code, parallel)
+    command_node = section.require("command", "the program to run, e.g. [python, main.py]")
+    command = _command(command_node)
     parts = command + _args(present(section, "args"), interface)
+    check_command_entry(command_node, parts, code)
     return Implementation(CommandTemplate(parts, display(parts)), environment, code)
 
 

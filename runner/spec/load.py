@@ -50,6 +50,19 @@ def load_spec_text(path: Path, text: str) -> ModuleSpec:
     return _load(parse_document(_absolute(path), text))
 
 
+def load_inline_spec(node: Node) -> ModuleSpec:
+    """The component written inline at `node` of a document (a pipeline job's `component:
+    {type: command, ...}`): loaded as if it were a file beside that document, its errors at
+    their lines there."""
+    prefix = len(node.path)
+    positions = {
+        key[prefix:]: where
+        for key, where in node.doc.positions.items()
+        if key[:prefix] == node.path
+    }
+    return _load(Document(node.doc.path, node.value, positions))
+
+
 def _absolute(path: Path) -> Path:
     return Path(os.path.normpath(path.absolute()))
 

@@ -52,12 +52,20 @@ EITHER_KIND_PORT_TYPES = frozenset(
 )
 
 
+# The built-in folder types. Any other name (a custom type such as `MyFile` or
+# `DataFrameDirectory`) says nothing runner can check about its kind: an input of it takes a
+# file or a folder, unless a registered data type (runner.registry) says which.
+FOLDER_PORT_TYPES = frozenset(
+    {"anydirectory", "uri_folder", "mltable", "mlflow_model", "triton_model"}
+)
+
+
 def port_kind(port_type: str) -> str:
     """ "file", "folder" or "either": what a port of this type takes or gives."""
     lowered = port_type.lower()
     if lowered in FILE_PORT_TYPES:
         return "file"
-    return "either" if lowered in EITHER_KIND_PORT_TYPES else "folder"
+    return "folder" if lowered in FOLDER_PORT_TYPES else "either"
 
 
 WILDCARD_PORT_TYPES = frozenset(
@@ -254,6 +262,8 @@ class ModuleSpec(Struct):
     resources: Resources = field(default_factory=Resources)
     warnings: tuple[SpecWarning, ...] = ()
     datatypes: tuple[DataType, ...] = ()  # registered types of its ports (set by resolution)
+    # Seconds: `limits.timeout` of a CLI v2 component, or of the pipeline step running it.
+    timeout: float | None = None
 
     @property
     def ports(self) -> tuple[InputPort, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from runner.spec.common import (
     Context,
@@ -33,6 +33,7 @@ class Style(Struct):
     input_keys: tuple[str, ...]
     output_keys: tuple[str, ...]
     default_output_type: str
+    name_problem: Callable[[str], str | None]  # why a port name is refused, or None
 
 
 def interface(ctx: Context, root: Node, style: Style) -> Interface:
@@ -57,9 +58,16 @@ def _inputs(ctx: Context, node: Node | None, style: Style) -> list[Declared]:
                 "a component declares its inputs' types; values are given when it runs",
             )
         fields(ctx, item, style.input_keys)
+        _check_name(item, name, style)
         python = python_name_of(item, name, None, _PYTHON_HINT)
         declared.append(Declared(_input(ctx, item, name, python, style), item))
     return declared
+
+
+def _check_name(item: Node, name: str, style: Style) -> None:
+    problem = style.name_problem(name)
+    if problem is not None:
+        raise item.error(f"invalid name {name!r}: {problem}")
 
 
 def _input(ctx: Context, item: Node, name: str, python: str, style: Style) -> Parameter | InputPort:
@@ -112,6 +120,7 @@ def _outputs(ctx: Context, node: Node | None, style: Style) -> list[Declared]:
             if type_node is not None:
                 types = port_types(type_node)
                 _check_port_types(ctx, type_node, types, style)
+        _check_name(item, name, style)
         python = python_name_of(item, name, None, _PYTHON_HINT)
         output = OutputPort(
             name, python, types, "" if item.value is None else opt_text(item, "description")

@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 
 PathKey = tuple[str | int, ...]
 _MAX_DEPTH = 200
+# Specs are kilobytes; a document above this is refused before it is parsed.
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+_LIMIT_TEXT = f"{MAX_DOCUMENT_BYTES // (1024 * 1024)} MB"
+_TOO_BIG_HINT = "a spec is a few kilobytes: keep data in files that the spec names"
+# A spec has hundreds of values, a long pipeline thousands: composing a document costs about
+# half a kilobyte per value, so one of more values is refused before it is composed.
+MAX_VALUES = 50_000
+# PyYAML's own parser reads about a megabyte in seconds: it judges only smaller documents.
+_PURE_PYTHON_LIMIT = 256 * 1024
 
 
 class Document(Struct):
@@ -203,19 +212,50 @@ def _compose(text: str) -> yaml.Node | None:
     fast = _fast_loader()
     if fast is not None:
         try:
+            if len(text) > 2 * MAX_VALUES:
+                _count_values(text, fast)
             return yaml.compose(text, Loader=fast)
+        except _TooManyValues:
+            raise
         except Exception:  # whatever libyaml refuses, the pure-Python parser judges
-            pass
+            if len(text) > _PURE_PYTHON_LIMIT:
+                raise  # ... unless that would take seconds: libyaml's own words then
+    elif len(text) > _PURE_PYTHON_LIMIT:
+        raise _TooManyValues(f"larger than {_PURE_PYTHON_LIMIT // 1024} KB, without libyaml")
     # The reference parser: every error message and position a user sees comes from it.
     return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+class _TooManyValues(Exception):
+    pass
+
+
+def _count_values(text: str, loader: type[yaml.CSafeLoader]) -> None:
+    """Refuse a document of more than MAX_VALUES values before composing it: its node tree
+    would take hundreds of megabytes. libyaml's events are counted and dropped as they come,
+    so this costs little memory, and time only for large documents."""
+    import yaml
+
+    kinds = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+    count = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, kinds):
+            count += 1
+            if count > MAX_VALUES:
+                raise _TooManyValues(f"holds more than {MAX_VALUES} values")
 
 
 def parse_document(path: Path, text: str) -> Document:
     """Parse YAML text into plain values plus a position for every path."""
     import yaml
 
+    if _too_big(text):
+        raise SpecError(Location(path), f"larger than {_LIMIT_TEXT}", _TOO_BIG_HINT)
+
     try:
         root = _compose(text)
+    except _TooManyValues as exc:
+        raise SpecError(Location(path), str(exc), _TOO_BIG_HINT) from None
     except yaml.MarkedYAMLError as exc:
         # The context mark is where the broken construct starts (the `args:[` line); the
         # problem mark is often the line after, where the parser gave up.
@@ -229,9 +269,20 @@ def parse_document(path: Path, text: str) -> Document:
         raise SpecError(Location(path), f"invalid YAML: {exc}") from None
     except RecursionError:
         raise SpecError(Location(path), "invalid YAML: nesting is too deep") from None
-    converter = _Converter(path)
-    data = converter.convert(root, (), 0) if root is not None else None
+    if root is None:
+        return Document(path, None, {})
+    converter = _Converter(path, root)
+    data = converter.convert(root, (), 0)
     return Document(path, data, converter.positions)
+
+
+def _too_big(text: str) -> bool:
+    """More than MAX_DOCUMENT_BYTES once encoded (a character is 1 to 4 bytes)."""
+    if len(text) * 4 <= MAX_DOCUMENT_BYTES:
+        return False
+    return (
+        len(text) > MAX_DOCUMENT_BYTES or len(text.encode("utf-8", "replace")) > MAX_DOCUMENT_BYTES
+    )
 
 
 _GLUED_KEY = r"^\s*(-\s+)?([\w$.-]+):([\[{])"  # compiled by `re` when an error needs it
@@ -251,7 +302,8 @@ def _yaml_hint(text: str, line: int | None) -> str:
 
 def load_document(path: Path) -> Document:
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_DOCUMENT_BYTES + 1)
     except FileNotFoundError:
         raise SpecError(Location(path), "spec file not found") from None
     except IsADirectoryError:
@@ -259,7 +311,11 @@ def load_document(path: Path) -> Document:
             Location(path), "is a folder, not a spec file", "name the module's YAML file"
         ) from None
     except OSError as exc:
-        raise SpecError(Location(path), f"cannot read spec file: {exc.strerror}") from None
+        raise SpecError(Location(path), f"cannot read spec file: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise SpecError(Location(path), f"cannot read spec file: {exc}") from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise SpecError(Location(path), f"larger than {_LIMIT_TEXT}", _TOO_BIG_HINT)
     remembered = memo.recall(raw)
     if remembered is not None:
         return Document(path, *remembered)
@@ -272,23 +328,45 @@ def load_document(path: Path) -> Document:
     return document
 
 
+# A value that an alias (`*name`) or a merge key (`<<`) repeats is counted again each time; a
+# document may repeat this many values beyond its own before it is refused. Expansion is
+# counted before it happens, so a "billion laughs" document (kilobytes that expand to
+# billions of values) is refused after this much work and memory, whatever its size.
+ALIAS_BUDGET = 10_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _Converter:
     """Turns a composed YAML node tree into plain values, recording each value's position."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, root: yaml.Node) -> None:
         self.path = path
         import yaml
 
         self.positions: dict[PathKey, tuple[int, int]] = {}
         self._constructor = yaml.SafeLoader("")
+        self._budget = _distinct_nodes(root) + ALIAS_BUDGET
+        self._merged: dict[int, list[tuple[yaml.Node, yaml.Node]]] = {}
+        self._merging: set[int] = set()
 
     def _location(self, node: yaml.Node, at: PathKey) -> Location:
         mark = node.start_mark
         return Location(self.path, mark.line + 1, mark.column + 1, field_path(at))
 
+    def _spend(self, count: int, node: yaml.Node, at: PathKey) -> None:
+        self._budget -= count
+        if self._budget < 0:
+            raise SpecError(
+                self._location(node, at),
+                f"aliases and merge keys repeat more than {ALIAS_BUDGET} values",
+                "each `*alias` and `<<` copies what it names: a spec needs few (this looks"
+                " like an alias bomb)",
+            )
+
     def convert(self, node: yaml.Node, at: PathKey, depth: int) -> object:
         import yaml
 
+        self._spend(1, node, at)
         self.positions[at] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if depth > _MAX_DEPTH:
             raise SpecError(self._location(node, at), "nesting is too deep")
@@ -301,12 +379,8 @@ class _Converter:
     def _mapping(self, node: yaml.MappingNode, at: PathKey, depth: int) -> dict[object, object]:
         import yaml
 
-        try:
-            self._constructor.flatten_mapping(node)
-        except yaml.YAMLError as exc:
-            raise SpecError(self._location(node, at), f"invalid merge key: {exc}") from None
         result: dict[object, object] = {}
-        for key_node, value_node in node.value:
+        for key_node, value_node in self._pairs(node, at, depth):
             key = self._scalar(key_node, at) if isinstance(key_node, yaml.ScalarNode) else None
             if key is None:
                 raise SpecError(self._location(key_node, at), "expected a plain key")
@@ -319,6 +393,46 @@ class _Converter:
             result[key] = self.convert(value_node, (*at, str(key)), depth + 1)
         return result
 
+    def _pairs(
+        self, node: yaml.MappingNode, at: PathKey, depth: int
+    ) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The mapping's own pairs, then those its merge keys bring in and it does not set
+        itself (an earlier merged mapping wins over a later one, as YAML's merge key says).
+        Computed once per mapping node, however often aliases repeat it."""
+        import yaml
+
+        known = self._merged.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in self._merging or depth > _MAX_DEPTH:
+            raise SpecError(self._location(node, at), "a merge key (<<) includes itself")
+        self._merging.add(id(node))
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        sources: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                own.append((key_node, value_node))
+            elif isinstance(value_node, yaml.SequenceNode):
+                sources.extend(value_node.value)
+            else:
+                sources.append(value_node)
+        pairs = list(own)
+        taken = {_key_of(key) for key, _ in own}
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise SpecError(
+                    self._location(source, at),
+                    "invalid merge key: `<<` takes a mapping or a list of mappings",
+                )
+            for key_node, value_node in self._pairs(source, at, depth + 1):
+                if _key_of(key_node) not in taken:
+                    self._spend(1, key_node, at)
+                    taken.add(_key_of(key_node))
+                    pairs.append((key_node, value_node))
+        self._merging.discard(id(node))
+        self._merged[id(node)] = pairs
+        return pairs
+
     def _scalar(self, node: yaml.Node, at: PathKey) -> object:
         import yaml
 
@@ -330,3 +444,32 @@ class _Converter:
             # Timestamps, binary and other YAML types carry no meaning in a spec: keep the text.
             return str(node.value)
         return value
+
+
+def _key_of(node: yaml.Node) -> tuple[str, object]:
+    """What makes two keys the same key: the tag and the text of a scalar (other keys are
+    refused when converted, and are never the same as another here)."""
+    import yaml
+
+    if isinstance(node, yaml.ScalarNode):
+        return node.tag, node.value
+    return node.tag, id(node)
+
+
+def _distinct_nodes(root: yaml.Node) -> int:
+    """How many nodes the document writes out: a node that aliases repeat counts once."""
+    import yaml
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += (key, value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return len(seen)

@@ -23,6 +23,13 @@ from runner.errors import UsageError
 from runner.struct import Struct
 
 OUTPUT_LIMIT = 64 * 1024  # the end of a job's output the page is sent
+# `python -m runner` with SIGINT's default meaning: Stop is a SIGINT, and a server started as
+# a shell's background job (SIGINT ignored, which children inherit and Python keeps) would
+# otherwise start children that Stop cannot stop.
+_WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'runner'; runpy.run_module('runner', run_name='__main__')"
+)
 
 
 class RunRequest(Struct):
@@ -65,7 +72,12 @@ class Job:
         self.command = command_text(request, cwd)
         self.started_at = time.time()
         self.output = logs / f"job-{int(self.started_at * 1000)}-{os.getpid()}.log"
-        argv = [sys.executable, "-m", "runner", *request.args(shown_path(request.pipeline, cwd))]
+        argv = [
+            sys.executable,
+            "-c",
+            _WITH_CTRL_C,
+            *request.args(shown_path(request.pipeline, cwd)),
+        ]
         with open(self.output, "wb") as sink:
             self._process = subprocess.Popen(
                 argv,

@@ -453,7 +453,7 @@ def test_file_port_given_an_empty_folder(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("types", [("AnyDirectory",), ("uri_folder",), ("DataFrameDirectory",)])
+@pytest.mark.parametrize("types", [("AnyDirectory",), ("uri_folder",), ("mltable",)])
 def test_folder_port_given_a_file(tmp_path: Path, types: tuple[str, ...]) -> None:
     (tmp_path / "f.csv").write_text("")
     assert failure(module(port("Data", *types)), {"data": "f.csv"}, None, tmp_path) == (
@@ -469,6 +469,18 @@ def test_ports_that_take_a_file(tmp_path: Path, types: tuple[str, ...]) -> None:
     (tmp_path / "f.csv").write_text("")
     bindings = bind(module(port("d", *types)), {"d": "f.csv"}, base_dir=tmp_path)
     assert bindings.inputs == {"d": tmp_path / "f.csv"}
+
+
+@pytest.mark.parametrize("custom", ["MyFile", "DataFrameDirectory", "ModelDirectory"])
+def test_a_custom_port_type_takes_a_file_or_a_folder_as_given(tmp_path: Path, custom: str) -> None:
+    """A type that is neither built in nor registered says nothing of its kind: the path given
+    is taken as it is (a folder is not narrowed to its one file, a file is not refused)."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "only.csv").write_text("")
+    (tmp_path / "f.csv").write_text("")
+    spec = module(port("d", custom))
+    assert bind(spec, {"d": "f.csv"}, base_dir=tmp_path).inputs == {"d": tmp_path / "f.csv"}
+    assert bind(spec, {"d": "folder"}, base_dir=tmp_path).inputs == {"d": tmp_path / "folder"}
 
 
 def test_mixed_port_given_a_folder_keeps_the_folder(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from ctrl_c import RUNNER_WITH_CTRL_C
 
 from runner.cli import main as cli
 
@@ -127,11 +128,13 @@ def test_validate_show_render(capsys: pytest.CaptureFixture[str], echo_spec: Pat
     assert shown["inputs"][1]["default"] == 0
     code, out, _ = run_cli(capsys, "show", str(echo_spec))
     assert "text" in out and "Integer [0..9] = 0" in out
-    code, out, _ = run_cli(capsys, "render", str(echo_spec), "-i", "text=a b", "--json")
+    run = echo_spec.parent / "run"
+    render = ("render", str(echo_spec), "-i", "text=a b", "--workdir", str(run))
+    code, out, _ = run_cli(capsys, *render, "--json")
     argv = json.loads(out)["argv"]
-    assert argv[0] == "python" and argv[-3:] == ["a b", "outputs/out", "0"]
-    code, out, _ = run_cli(capsys, "render", str(echo_spec), "-i", "text=a b")
-    assert out.endswith("'a b' outputs/out 0\n")
+    assert argv[0] == sys.executable and argv[-3:] == ["a b", str(run / "outputs" / "out"), "0"]
+    code, out, _ = run_cli(capsys, *render)
+    assert out.endswith(f"'a b' {run / 'outputs' / 'out'} 0\n")
 
 
 def test_usage_errors_exit_2_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,7 +187,7 @@ def test_ctrl_c_ends_the_tree_and_exits_130(
     )
     workdir = tmp_path / "w"
     process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "run", str(spec), "--workdir", str(workdir), "--quiet"],
+        [*RUNNER_WITH_CTRL_C, "run", str(spec), "--workdir", str(workdir), "--quiet"],
         stderr=subprocess.PIPE,
         text=True,
     )

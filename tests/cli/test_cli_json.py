@@ -4,6 +4,7 @@ one timestamp format; as real processes where the split of the streams is the po
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -153,7 +154,9 @@ def test_cache_commands_json(sayer: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_render_json(sayer: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["render", str(sayer), "-i", "text=a b", "--json"]) == 0
+    run = sayer.parent / "run"
+    assert main(["render", str(sayer), "-i", "text=a b", "--workdir", str(run), "--json"]) == 0
     rendered = json.loads(capsys.readouterr().out)
-    assert rendered["argv"] == ["python", "say.py", "a b", "outputs/out"]
-    assert rendered["command"] == "python say.py 'a b' outputs/out"
+    out = str(run / "outputs" / "out")
+    assert rendered["argv"] == [sys.executable, "say.py", "a b", out]
+    assert rendered["command"] == shlex.join([sys.executable, "say.py", "a b", out])

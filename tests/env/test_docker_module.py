@@ -6,12 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import docker
 import pytest
+from ctrl_c import RUNNER_WITH_CTRL_C
 
 import runner
 from runner.cli.main import main
@@ -158,12 +158,6 @@ command: >-
   python -c "import time; print('ready', flush=True); time.sleep(60)" {{outputs.out}}
 """
 
-# `python -m runner ARGS` with Ctrl-C's usual meaning, even from a shell's background job.
-WITH_CTRL_C = (
-    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "sys.argv[0] = 'runner'; runpy.run_module('runner', run_name='__main__')"
-)
-
 
 def test_an_interrupted_container_run_records_its_real_end(
     tmp_path: Path, base_image: str, monkeypatch: pytest.MonkeyPatch
@@ -173,7 +167,7 @@ def test_an_interrupted_container_run_records_its_real_end(
     runs = tmp_path / "runs"
     env = {**os.environ, "RUNNER_ENV": "docker", "RUNNER_CACHE_DIR": str(tmp_path / "cache")}
     process = subprocess.Popen(
-        [sys.executable, "-c", WITH_CTRL_C, "run", str(spec), "--runs-dir", str(runs), "--quiet"],
+        [*RUNNER_WITH_CTRL_C, "run", str(spec), "--runs-dir", str(runs), "--quiet"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -60,6 +60,7 @@ def write_module(workspace: Path) -> WriteModule:
             f"inputs:{block(inputs)}outputs:{block(outputs)}command: python {name}.py\n",
             encoding="utf-8",
         )
+        (workspace / f"{name}.py").write_text("", encoding="utf-8")
         return path
 
     return write

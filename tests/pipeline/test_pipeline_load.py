@@ -180,20 +180,22 @@ def test_unknown_and_cloud_only_keys_are_warnings(write_pipeline: WritePipeline)
           a:
             component: ./split/split.yaml
             compute: azureml:gpu
-            limits: {timeout: 60}
+            limits: {timeout: 60, max_trials: 3}
             environment_variable: {X: "1"}
             inputs:
               input_path: {type: uri_folder, path: ./data, moed: ro_mount}
         """
     )
-    assert [str(w) for w in load_pipeline(path).warnings] == [
+    pipeline = load_pipeline(path)
+    assert pipeline.steps[0].module.timeout == 60  # limits.timeout is honoured
+    assert [str(w) for w in pipeline.warnings] == [
         f"{path}:5:6: job: unknown key 'job' is ignored (did you mean 'jobs'?)",
         f"{path}:3:11: settings: 'settings' has no effect in a local run; ignored",
         f"{path}:4:10: compute: 'compute' has no effect in a local run; ignored",
         f"{path}:11:27: jobs.a.environment_variable: unknown key 'environment_variable'"
         " is ignored (did you mean 'environment_variables'?)",
         f"{path}:9:14: jobs.a.compute: 'compute' has no effect in a local run; ignored",
-        f"{path}:10:13: jobs.a.limits: 'limits' has no effect in a local run; ignored",
+        f"{path}:10:39: jobs.a.limits.max_trials: unknown key 'max_trials' is ignored",
         f"{path}:13:58: jobs.a.inputs.input_path.moed: unknown key 'moed' is ignored"
         " (did you mean 'mode'?)",
     ]
@@ -237,10 +239,15 @@ ERRORS = {
         "{p}:3:18: jobs.a.component: step 'a': no registered module is named 'split'\n"
         "  hint: `runner module list` lists them; `runner module register SOURCE` adds one",
     ),
-    "inline component": (
+    "inline component without a name": (
         HEAD + "jobs:\n  a: {component: {type: command, command: echo}}\n",
-        "{p}:3:18: jobs.a.component: inline components are not supported\n"
-        "  hint: put the component in its own file and name it: `component: ./file.yml`",
+        "{p}:3:18: step 'a': inline component: missing required field 'name' (the"
+        " component's name)",
+    ),
+    "inline component of another type": (
+        HEAD + "jobs:\n  a: {component: {type: sweep, name: s}}\n",
+        "{p}:3:18: jobs.a.component: step 'a': an inline component needs `type: command`\n"
+        "  hint: or put the component in its own file: `component: ./file.yml`",
     ),
     "inline command job": (
         HEAD + "jobs:\n  a: {type: command, command: echo hi}\n",

@@ -8,13 +8,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import psutil
 import pytest
+from ctrl_c import RUNNER_WITH_CTRL_C
 
 from runner.cli.main import main
 from runner.errors import PipelineError
@@ -322,27 +322,20 @@ def test_cli_failure_summary_with_nothing_cached_suggests_what_really_runs(
     assert "(not every step upstream of 'join' is cached: the re-run starts at right)" in out
 
 
-# `python -m runner ARGS` with Ctrl-C's usual meaning: a shell's background job (a test run
-# started with `&`) starts its children with SIGINT ignored, and Python then keeps it ignored.
-WITH_CTRL_C = (
-    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "sys.argv[0] = 'runner'; runpy.run_module('runner', run_name='__main__')"
-)
-
-
 def test_ctrl_c_stops_every_step(diamond: Diamond, tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-c", WITH_CTRL_C, "pipeline", "run", str(diamond.path),
+        [*RUNNER_WITH_CTRL_C, "pipeline", "run", str(diamond.path),
          "--runs-dir", str(diamond.runs), "--set", "pause=60", "--jobs", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while len(diamond.executed()) < 3 and time.monotonic() < deadline:  # root, left, right
         time.sleep(0.05)
+    # This run's own steps only: other sessions' tests may run `step.py` sleepers too.
     sleepers = [
         p
-        for p in psutil.process_iter(["cmdline"])
-        if "step.py" in " ".join(p.info["cmdline"] or [])
+        for p in psutil.Process(process.pid).children(recursive=True)
+        if "step.py" in " ".join(p.cmdline())
     ]
     assert sleepers
     os.kill(process.pid, signal.SIGINT)
@@ -433,3 +426,88 @@ def test_steps_share_one_cache_connection(
     assert diamond.run().ok
     assert diamond.run().ok
     assert len(opened) == 2  # one per pipeline run, not one per step
+
+
+def test_a_file_output_not_written_fails_the_step_that_reads_it_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer exits 0 without writing its file output: it succeeds, with a warning; the
+    step bound to that output fails with a message naming what is missing, not a traceback."""
+    monkeypatch.setenv("RUNNER_ENV", "host")
+    (tmp_path / "writer.yml").write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
+        "type: command\nname: writer\noutputs: {report: {type: uri_file}}\n"
+        "command: python -c pass ${{outputs.report}}\n"
+    )
+    (tmp_path / "reader.yml").write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
+        "type: command\nname: reader\ninputs: {report: {type: uri_file}}\n"
+        "command: cat ${{inputs.report}}\n"
+    )
+    (tmp_path / "p.yml").write_text(
+        "type: pipeline\njobs:\n"
+        "  write: {component: ./writer.yml}\n"
+        "  read:\n    component: ./reader.yml\n"
+        "    inputs: {report: '${{parent.jobs.write.outputs.report}}'}\n"
+    )
+    result = run_pipeline(load_pipeline(tmp_path / "p.yml"), runs_root=tmp_path / "runs")
+    assert states(result) == {"write": "succeeded", "read": "failed"}
+    message = result.steps["read"].message
+    assert message.startswith(
+        "input 'report' is bound to output 'report' of step 'write', which that step did not"
+        f" write (no file at {tmp_path / 'runs'}"
+    ), message
+
+
+INLINE = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+settings:
+  default_compute: azureml:cpu-cluster
+  default_datastore: azureml:workspaceblobstore
+jobs:
+  hello:
+    type: command
+    component:
+      type: command
+      name: hello_inline
+      inputs: {who: {type: string, default: world}}
+      outputs: {greeting: {type: uri_folder}}
+      code: ./src
+      environment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest
+      command: python hello.py ${{outputs.greeting}} ${{inputs.who}}
+    inputs: {who: there}
+  shout:
+    component: file:./shout.yml
+    inputs: {words: "${{parent.jobs.hello.outputs.greeting}}"}
+"""
+SHOUT = """\
+type: command
+name: shout
+inputs: {words: {type: uri_folder}}
+command: cat ${{inputs.words}}/hi.txt
+"""
+
+
+def test_inline_and_file_components_run_and_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An inline component (paths relative to the pipeline file), a `file:` component, and
+    `settings` noted once as having no local effect (the azureml-examples pipeline forms)."""
+    monkeypatch.setenv("RUNNER_ENV", "host")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "hello.py").write_text(
+        "import sys, pathlib\npathlib.Path(sys.argv[1], 'hi.txt').write_text('hi ' + sys.argv[2])\n"
+    )
+    (tmp_path / "shout.yml").write_text(SHOUT)
+    (tmp_path / "p.yml").write_text(INLINE)
+    pipeline = load_pipeline(tmp_path / "p.yml")
+    assert [str(w).split(": ", 2)[-1] for w in pipeline.warnings] == [
+        "'settings' has no effect in a local run; ignored"
+    ]
+    first = run_pipeline(pipeline, runs_root=tmp_path / "runs")
+    assert states(first) == {"hello": "succeeded", "shout": "succeeded"}
+    greeting = Path(first.steps["hello"].outputs["greeting"]) / "hi.txt"
+    assert greeting.read_text() == "hi there"
+    again = run_pipeline(load_pipeline(tmp_path / "p.yml"), runs_root=tmp_path / "runs")
+    assert states(again) == {"hello": "cached", "shout": "cached"}

@@ -219,7 +219,8 @@ jobs:
         # ...but never into a folder-only input.
         (["AnyFile"], ["AnyDirectory"], FILE_INTO_FOLDER),
         (["uri_file"], ["uri_folder"], FILE_INTO_FOLDER),
-        (["AnyFile"], ["DataFrameDirectory"], FILE_INTO_FOLDER),
+        # A custom type that is not registered takes a file or a folder.
+        (["AnyFile"], ["DataFrameDirectory"], None),
         (["uri_file"], ["mltable"], FILE_INTO_FOLDER),
         # A folder may feed a file input: the run hands it the folder's single file.
         (["AnyDirectory"], ["AnyFile"], None),

@@ -201,6 +201,62 @@ def test_partial_line_and_invalid_utf8(tmp_path: Path) -> None:
     assert echo.getvalue() == "café bad \ufffd\ufffd end\r\nno newline at the end"
 
 
+def test_the_echo_never_splits_a_line(tmp_path: Path) -> None:
+    """stdout's line is written in pieces, and stderr writes a whole line between them: in the
+    echo (and the log) each line stays whole; a progress segment ending in \r is shown as it
+    comes."""
+    echo = io.StringIO()
+    outcome = python(
+        tmp_path,
+        """
+        import sys, time
+        for piece in ("half ", "of a ", "line"):
+            sys.stdout.write(piece); sys.stdout.flush(); time.sleep(0.05)
+        sys.stderr.write("a whole error line\\n"); sys.stderr.flush(); time.sleep(0.2)
+        sys.stdout.write(" ends here\\n10%\\r"); sys.stdout.flush(); time.sleep(0.2)
+        sys.stdout.write("100%\\n")
+        """,
+        echo=echo,
+    )
+    assert outcome.exit_code == 0
+    assert echo.getvalue() == "a whole error line\nhalf of a line ends here\n10%\r100%\n"
+    log = (tmp_path / "log.txt").read_bytes().decode().split("\n")
+    assert [line.split(" ", 2)[1:] for line in log if " std" in line] == [
+        ["stderr", "a whole error line"],
+        ["stdout", "half of a line ends here"],
+        ["stdout", "10%\r100%"],
+    ]
+
+
+class TimedEcho(io.StringIO):
+    """An echo stream that notes when each piece of text arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: list[tuple[float, str]] = []
+
+    def write(self, text: str) -> int:
+        self.pieces.append((time.monotonic(), text))
+        return super().write(text)
+
+
+def test_an_unfinished_line_is_a_prompt_and_shows_before_its_end(tmp_path: Path) -> None:
+    echo = TimedEcho()
+    outcome = python(
+        tmp_path,
+        """
+        import sys, time
+        sys.stdout.write("name: "); sys.stdout.flush(); time.sleep(1.5)
+        sys.stdout.write("done\\n")
+        """,
+        echo=echo,
+    )
+    assert outcome.exit_code == 0
+    assert echo.getvalue() == "name: done\n"
+    (shown_at, first), *_, (ended_at, _) = echo.pieces
+    assert first == "name: " and ended_at - shown_at > 0.5, echo.pieces
+
+
 def test_newlines_in_argv_keep_the_log_parseable(tmp_path: Path) -> None:
     python(tmp_path, "print('x')\nprint('y')")
     log_records(tmp_path)  # every line is a well-formed record

@@ -136,8 +136,14 @@ def test_a_registered_type_says_whether_a_port_takes_a_file_or_a_folder(
     folder.mkdir()
     (folder / "rows.csv").write_text("a\n")
     spec = write_module(tmp_path, "reader", "CsvFile", "AnyDirectory")
-    # Unregistered, a custom type is a folder (the built-in rule): a file is refused.
-    code, _, err = run_cli("render", spec, "-i", f"data={folder / 'rows.csv'}")
+    # Unregistered, a custom type says nothing of its kind: a file or a folder, as given.
+    assert run_json("render", spec, "-i", f"data={folder / 'rows.csv'}")["argv"][-1] == str(
+        folder / "rows.csv"
+    )
+    assert run_json("render", spec, "-i", f"data={folder}")["argv"][-1] == str(folder)
+    run_json("datatype", "register", "Tables", "--parent", "AnyDirectory")
+    tables = write_module(tmp_path, "tables", "Tables", "AnyDirectory")
+    code, _, err = run_cli("render", tables, "-i", f"data={folder / 'rows.csv'}")
     assert code == 2 and "takes a folder" in err
     run_json("datatype", "register", "CsvFile", "--parent", "AnyFile")
     module = load_module_spec(spec)

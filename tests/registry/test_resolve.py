@@ -42,8 +42,8 @@ def test_run_resolves_default_pinned_and_latest_versions(run_json: Json) -> None
 
 @pytest.mark.usefixtures("two_versions")
 def test_render_show_validate_and_explain_take_names(run_cli: Cli, run_json: Json) -> None:
-    argv = run_json("render", "echo@2.0.0", "-i", "text=x")["argv"]
-    assert argv[-2:] == ["x", str(Path("outputs/out"))]
+    argv = run_json("render", "echo@2.0.0", "-i", "text=x", "--workdir", "run")["argv"]
+    assert argv[-2:] == ["x", str(Path("run/outputs/out").resolve())]
     assert run_json("show", "echo")["version"] == "1.0.0"
     code, out, err = run_cli("validate", "echo", "echo@2.0.0")
     assert code == 0, err

@@ -221,21 +221,38 @@ def test_no_cache_and_force(counter: Counter) -> None:
     assert counter.executed == 3
 
 
-def test_missing_output_fails_and_is_not_cached(
+def test_an_output_not_written_is_a_warning_and_the_run_is_not_cached(
     tmp_path: Path, write_module: Callable[..., Path]
 ) -> None:
+    """The service judges a run by its exit code: exit 0 succeeds, whatever the outputs. A
+    folder output left unwritten is an empty folder, a file output is absent, and both say so.
+    Such a run is not cached (the next run executes again)."""
     spec = """\
     $schema: http://azureml/sdk-2-0/CommandComponent.json
     type: CommandComponent
     name: forgetful
     version: 1
-    outputs: {report: {type: AnyFile}}
-    command: python -c "print('forgot to write', '{outputs.report}')"
+    outputs: {report: {type: AnyFile}, Model dir: {type: AnyDirectory}}
+    command: python -c "import shutil, sys; shutil.rmtree(sys.argv[1])" {outputs.model_dir}
     """
     module = runner.load_module(write_module(spec))
-    result = module.run(quiet=True)
-    assert result.status is runner.Status.FAILED
-    assert result.message.startswith("output 'report' (report) was not produced: no file at ")
+    chosen = tmp_path / "chosen"
+    result = module.run(
+        quiet=True, workdir=tmp_path / "run", outputs={"report": chosen / "report.txt"}
+    )
+    assert result.status is runner.Status.SUCCEEDED and result.exit_code == 0
+    assert result.missing_outputs == ("model_dir", "report")
+    assert result.outputs["model_dir"].is_dir() and not any(result.outputs["model_dir"].iterdir())
+    assert not result.outputs["report"].exists() and not chosen.exists()
+    assert [n for n in result.notes if "did not write" in n] == [
+        "the module did not write output 'report' (report): no file at"
+        f" {tmp_path / 'run' / 'outputs' / 'report' / 'report.txt'}",
+        "the module did not write output 'Model dir' (model_dir): it is an empty folder",
+    ]
+    recorded = record(result)
+    assert (recorded["status"], recorded["exit_code"]) == ("succeeded", 0)
+    assert recorded["missing_outputs"] == ["model_dir", "report"]
+    assert result.to_json()["missing_outputs"] == ["model_dir", "report"]
     assert not module.run(quiet=True).cached
 
 
@@ -367,3 +384,33 @@ def test_steps_of_one_module_record_their_runs_at_once(counter: Counter, tmp_pat
         thread.join()
     assert errors == []
     assert len(list((tmp_path / "cache" / "history").glob("*/*.json"))) == 8
+
+
+def test_outputs_delivered_with_o_are_writable_files_independent_of_the_cache(
+    counter: Counter,
+) -> None:
+    """-o gives the user ordinary files (a reflink or a copy, never a hard link into the store):
+    editing one leaves the cache entry intact. The run folder's own files may be the store's
+    objects, and stay read-only."""
+    chosen = counter.tmp_path / "chosen"
+    for attempt in ("executed", "served"):
+        result = counter.module.run(
+            data=counter.data,
+            workdir=counter.tmp_path / attempt,
+            outputs={"counts": chosen / attempt / "counts", "summary": chosen / attempt / "s"},
+            quiet=True,
+        )
+        assert result.ok and result.cached == (attempt == "served")
+        summary, count = chosen / attempt / "s", chosen / attempt / "counts" / "b.csv.count"
+        for delivered in (summary, count):
+            st = delivered.stat()
+            assert st.st_nlink == 1 and st.st_mode & 0o777 == 0o644, oct(st.st_mode)
+        summary.write_text("edited")
+        count.write_text("edited")
+    assert counter.executed == 1
+    again = counter.run()
+    assert again.cached
+    assert json.loads(again.outputs["summary"].read_text()) == {"total": 5, "ratio": 0.75}
+    assert (again.outputs["counts"] / "b.csv.count").read_text() == "2"
+    store_linked = again.outputs["summary"].stat()
+    assert store_linked.st_mode & 0o222 == 0 or store_linked.st_nlink == 1

@@ -272,3 +272,45 @@ def test_chosen_output_place_receives_only_what_the_run_produced(
     again = module.run(outputs={"output_dir": chosen}, quiet=True)
     assert again.cached and again.outputs["output_dir"] == chosen
     assert sorted(p.name for p in chosen.iterdir()) == ["mine.txt", "probe.json"]
+
+
+V2_SLEEPER = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+name: sleeper
+limits:
+  timeout: {timeout}
+command: python -c "import time; time.sleep(60)"
+"""
+
+
+def test_limits_timeout_of_a_v2_component_is_the_run_timeout(
+    write_module: Callable[..., Path], tmp_path: Path
+) -> None:
+    module = runner.load_module(write_module(V2_SLEEPER.format(timeout=1)))
+    assert module.spec.timeout == 1
+    started = time.monotonic()
+    result = module.run(workdir=tmp_path / "run", quiet=True)
+    assert time.monotonic() - started < 30
+    assert result.status is runner.Status.FAILED
+    assert result.message == (
+        "timed out after 1 s (the spec's limits.timeout); the process tree was killed"
+    )
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["status"] == "failed" and "limits.timeout" in record["message"]
+
+
+def test_the_timeout_option_overrides_limits_timeout(
+    write_module: Callable[..., Path], tmp_path: Path
+) -> None:
+    module = runner.load_module(write_module(V2_SLEEPER.format(timeout=3600)))
+    result = module.run(workdir=tmp_path / "run", quiet=True, timeout=1)
+    assert result.message == "timed out after 1 s; the process tree was killed"
+
+
+@pytest.mark.parametrize("written", ["0", "-5", "soon", "[1]"])
+def test_limits_timeout_must_be_seconds_above_zero(
+    write_module: Callable[..., Path], written: str
+) -> None:
+    with pytest.raises(runner.SpecError, match=r"limits\.timeout: expected a number"):
+        runner.load_module(write_module(V2_SLEEPER.format(timeout=written)))

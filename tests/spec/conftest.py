@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from spec_files import LoadSpec, write_files
 
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-LoadSpec = Callable[..., ModuleSpec]
-
-
-def write_files(root: Path, files: dict[str, str]) -> None:
-    """Write `files` (relative path -> text, dedented) under `root`; a trailing / makes a folder."""
-    for name, text in files.items():
-        path = root / name
-        if name.endswith("/"):
-            path.mkdir(parents=True, exist_ok=True)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(textwrap.dedent(text).encode())
 
 
 @pytest.fixture
@@ -37,10 +23,11 @@ def spec_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def load(spec_path: Path) -> LoadSpec:
-    """`load(yaml_text, **{"relative/file": text})`: write the spec and its files, then load it."""
+    """`load(yaml_text, **{"relative/file": text})`: write the spec and its files, then load it.
+    An empty `a.py` is written too: the entry script the short specs of these tests name."""
 
     def run(text: str, files: dict[str, str] | None = None) -> ModuleSpec:
-        write_files(spec_path.parent, {spec_path.name: text, **(files or {})})
+        write_files(spec_path.parent, {spec_path.name: text, "a.py": "", **(files or {})})
         return load_spec(spec_path)
 
     return run

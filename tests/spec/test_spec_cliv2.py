@@ -165,7 +165,9 @@ def test_unknown_data_type_and_enum_on_integer_warn(load: LoadSpec, spec_path: P
 
 
 def test_includes_file_next_to_a_v2_spec(load: LoadSpec) -> None:
-    spec = load(f"{HEAD}command: echo\n", {"spec.additional_includes": "../common\n"})
+    spec = load(
+        f"{HEAD}command: echo\n", {"spec.additional_includes": "../common\n", "../common/": ""}
+    )
     assert spec.code is not None
     assert spec.code.includes == (Include("../common", "spec.additional_includes:1"),)
 

@@ -215,7 +215,9 @@ def test_inline_conda_and_registered_environment(load: LoadSpec) -> None:
 
 
 def test_additional_includes_file_and_inline_list(load: LoadSpec, spec_path: Path) -> None:
-    from_file = load(f"{HEAD}command: echo\n", {"spec.additional_includes": "../lib\n"})
+    from_file = load(
+        f"{HEAD}command: echo\n", {"spec.additional_includes": "../lib\n", "../lib/": ""}
+    )
     assert from_file.code is not None
     assert from_file.code.includes == (Include("../lib", "spec.additional_includes:1"),)
     (spec_path.parent / "spec.additional_includes").unlink()
@@ -233,3 +235,24 @@ def test_return_code_and_determinism_defaults(load: LoadSpec) -> None:
     assert spec.is_deterministic is True
     assert spec.display_name == "m"
     assert spec.code is not None and spec.code.base == spec.source.parent
+
+
+def test_a_mode_input_is_an_enum_parameter(load: LoadSpec) -> None:
+    """Designer's trainers declare `Create trainer mode` as `type: Mode` with an enum: a value
+    chosen from the enum and rendered as text, never a path port."""
+    spec = load(
+        f"{HEAD}inputs:\n"
+        "  Create trainer mode:\n"
+        "    type: Mode\n"
+        "    default: SingleParameter\n"
+        "    enum: [SingleParameter, ParameterRange]\n"
+        "command: python a.py --mode {inputs.create_trainer_mode}\n"
+    )
+    mode = spec.inputs[0]
+    assert isinstance(mode, Parameter)
+    assert (mode.type, mode.option_values, mode.default) == (
+        ParamType.ENUM,
+        ("SingleParameter", "ParameterRange"),
+        "SingleParameter",
+    )
+    assert spec.warnings == ()

@@ -407,7 +407,8 @@ CASES = {
         V2.replace("name: m", "name: Train-Model") + "command: echo\n",
         {},
         "{spec}:3:7: name: invalid name 'Train-Model': a CLI v2 component name starts with a"
-        " lowercase letter followed by lowercase letters, digits or '_'\n"
+        " lowercase letter followed by lowercase letters, digits or '_'"
+        " (no upper case, '-' or '.')\n"
         "  hint: for example 'train_model'",
     ),
     "v2 environment neither registered nor inline": (

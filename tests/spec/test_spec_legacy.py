@@ -299,7 +299,15 @@ def test_environment_reference_form(load: LoadSpec, reference: str, named: str) 
 
 def test_includes_file_lines_crlf_blanks_and_comments(load: LoadSpec) -> None:
     listing = "../lib1\r\n\r\n# a comment\r\n  ../assets/LICENSE  \r\n../src/lib2.zip"
-    spec = load(container("[]"), {"spec.additional_includes": listing})
+    spec = load(
+        container("[]"),
+        {
+            "spec.additional_includes": listing,
+            "../lib1/": "",
+            "../assets/LICENSE": "",
+            "../src/lib2/": "",
+        },
+    )
     assert spec.code.includes == (
         Include("../lib1", "spec.additional_includes:1"),
         Include("../assets/LICENSE", "spec.additional_includes:4"),
@@ -308,7 +316,7 @@ def test_includes_file_lines_crlf_blanks_and_comments(load: LoadSpec) -> None:
 
 
 def test_source_directory_is_the_absolute_snapshot_base(load: LoadSpec, spec_path: Path) -> None:
-    spec = load(container("[]", extra="    sourceDirectory: ../src/./\n"), {"../src/": ""})
+    spec = load(container("[]", extra="    sourceDirectory: ../src/./\n"), {"../src/a.py": ""})
     assert spec.code.base == spec_path.parent.parent / "src"
     assert spec.code.spec_dir == spec_path.parent
     assert spec.source == spec_path

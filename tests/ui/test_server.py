@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -212,3 +213,28 @@ def test_stop_interrupts_the_run_started_here(serve: Callable[..., Server], tmp_
     record = json.loads((log.parents[2] / "pipeline.json").read_text())
     assert record["status"] == "interrupted"
     assert record["steps"]["nap"]["status"] == "interrupted"
+
+
+def test_stop_works_from_a_server_that_ignores_sigint(tmp_path: Path) -> None:
+    """A server started as a shell's background job ignores SIGINT, and its children inherit
+    that: the job it starts must still stop on Stop (a SIGINT)."""
+    from runner.ui.jobs import Job, RunRequest
+
+    (tmp_path / "sleeper.yml").write_text(SLEEPER)
+    (tmp_path / "p.yml").write_text("type: pipeline\njobs:\n  nap: {component: ./sleeper.yml}\n")
+    env = {**os.environ, "RUNNER_RUNS_DIR": str(tmp_path / "runs")}
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        job = Job(RunRequest(tmp_path / "p.yml"), tmp_path, env, tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, saved)
+    deadline = time.monotonic() + 60
+    logs = tmp_path / "runs"
+    while not any("sleeping" in p.read_text() for p in logs.glob("*/steps/nap/execution.log")):
+        assert time.monotonic() < deadline and job.exit_code is None, "never started"
+        time.sleep(0.1)
+    job.stop()
+    while job.exit_code is None:
+        assert time.monotonic() < deadline, "Stop did not stop the job"
+        time.sleep(0.1)
+    assert job.exit_code == 130

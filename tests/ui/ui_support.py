@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
+from ctrl_c import RUNNER_WITH_CTRL_C
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -87,7 +89,7 @@ class Server:
 
 
 def start_server(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> Server:
-    argv = [sys.executable, "-m", "runner", *args, "--no-open", "--port", "0"]
+    argv = [*RUNNER_WITH_CTRL_C, *args, "--no-open", "--port", "0"]
     process = subprocess.Popen(
         argv,
         cwd=cwd,
