@@ -17,6 +17,7 @@ from runner.cache.store import CacheStore
 from runner.config import load_settings
 from runner.env.choose import EnvChoice, choose_environment
 from runner.env.store import EnvStore
+from runner.errors import BindingError, quote
 from runner.run.deliver import check_destination
 from runner.run.key import KeyParts
 from runner.run.key_inputs import key_parts
@@ -93,6 +94,7 @@ def prepare_job(
             spec, options.mpi_processes, inside_container=environment.name == "docker"
         )
     cache_root = options.cache_dir or default_cache_root(os.environ)
+    _refuse_cache_destinations(bindings, cache_root)
     env_store = EnvStore(cache_root / "envs")
     store = None
     if options.cache:
@@ -132,6 +134,19 @@ def _check_destinations(spec: ModuleSpec, bindings: Bindings, run_dir: RunDir) -
         destination = bindings.outputs.get(out.name)
         if destination is not None and not out.is_file:
             check_destination(run_dir.outputs / out.python_name, destination)
+
+
+def _refuse_cache_destinations(bindings: Bindings, cache_root: Path) -> None:
+    """The cache folder holds runner's own files (entries, objects, environments): an output
+    delivered into it would sit among them, and gc or `cache rm` may delete it."""
+    root = cache_root.expanduser().resolve()
+    for name, destination in bindings.outputs.items():
+        target = destination.resolve()
+        if target == root or target.is_relative_to(root):
+            raise BindingError(
+                f"output {quote(name)}: {destination} is inside the cache folder {root}",
+                "place outputs outside the cache folder (-o NAME=PATH elsewhere)",
+            )
 
 
 def plan_with_memo(spec: ModuleSpec, state: StateDB | None) -> SnapshotPlan | None:
