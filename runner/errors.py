@@ -112,6 +112,13 @@ class PipelineError(RunnerError):
         self.problems = problems or (message,)
 
 
+class StorageError(RunnerError):
+    """A write the storage refused (a full disk, a read-only folder) before a module ran or
+    while a cached result was placed: exit 1, as for a failure of the run itself."""
+
+    exit_code = EXIT_MODULE_FAILED
+
+
 class InterruptedRun(RunnerError):
     """The user interrupted the run (Ctrl-C)."""
 

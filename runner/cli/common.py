@@ -87,6 +87,11 @@ def add_cache_flags(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)",
     )
+    parser.add_argument(
+        "--cache-read-only",
+        action="store_true",
+        help="use the cache as it is: serve hits, store nothing (also RUNNER_CACHE_READ_ONLY=1)",
+    )
 
 
 def add_env_flags(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +122,7 @@ if TYPE_CHECKING:  # at run time, typing would compile() its string annotations:
 
         python: str | None
         cache_dir: Path | None
+        cache_read_only: bool
         env: str | None
         ca_bundle: Path | None
         strict_python: bool | None
@@ -126,6 +132,7 @@ def environment_options(args: argparse.Namespace) -> EnvironmentOptions:
     return {
         "python": args.python,
         "cache_dir": args.cache_dir,
+        "cache_read_only": args.cache_read_only,
         "env": args.env,
         "ca_bundle": args.ca_bundle,
         "strict_python": args.strict_python,

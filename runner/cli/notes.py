@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runner.env.choose import SpecNote
+from runner.files import make_folder, modes_of
 from runner.hashing import hash_text
 
 SHOWN = "notes-shown"
@@ -29,8 +30,8 @@ def _seen(cache_root: Path, note: SpecNote) -> bool:
     """Whether this note of this spec was shown before; marks it shown if not."""
     marker = cache_root / SHOWN / hash_text(f"{note.spec}\0{note}")
     try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        make_folder(marker.parent, parents=True)
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, modes_of(marker.parent).file)
     except FileExistsError:
         return True
     except OSError:

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from runner.clock import now_iso
 from runner.errors import InterruptedRun, PipelineError, RunnerError
+from runner.files import make_folder
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import (
     Pipeline,
@@ -159,7 +160,8 @@ def run_pipeline(
     root = runs_root or default_runs_root(os.environ, base_dir)
     mark_runs_root(root)
     run_dir = root / new_run_name(pipeline.name, datetime.now(timezone.utc))
-    (run_dir / "steps").mkdir(parents=True)
+    make_folder(run_dir)  # private, as every run folder
+    (run_dir / "steps").mkdir()
     with Session() as session:
         state = _Run(
             pipeline=pipeline,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from runner.clock import iso, now_iso, parse_iso
 from runner.errors import RunnerError
-from runner.files import write_json_atomic
+from runner.files import modes_of, write_json_atomic
 from runner.struct import Struct, field, replace
 
 RECORD = "pipeline.json"
@@ -125,7 +125,8 @@ class EventLog:
     `write` on a file opened with O_APPEND, so a reader sees whole lines or a partial last one."""
 
     def __init__(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        self._fd = os.open(path, flags, modes_of(path.parent).file)
 
     def step(self, result: StepResult) -> None:
         self._append({"step": result.name, "at": now_iso(), **result.to_json()})

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Literal
 
 from runner.bind.bindings import Bindings
 from runner.cache.publish import UnpublishableOutput
-from runner.cache.store import CacheStore, DamagedEntryError, Entry
+from runner.cache.store import CacheStore, DamagedEntryError, Entry, NotStored
 from runner.env.base import BackendName, Runtime
-from runner.errors import InterruptedRun, NotCachedError
-from runner.files import write_json_atomic
+from runner.errors import InterruptedRun, NotCachedError, StorageError
+from runner.files import storage_problem, write_json_atomic
 from runner.run.deliver import deliver
 from runner.run.history import record_last_run
 from runner.run.job import Job, RunOptions, prepare_job
@@ -42,6 +42,10 @@ def run_module(
     job = prepare_job(spec, values, outputs, options or RunOptions())
     try:
         return _run_job(job)
+    except OSError as exc:
+        # A full disk or a read-only folder before the module ran (laying out the run folder)
+        # or while a hit was placed: said in words, never an internal error.
+        raise _storage_error(exc, job.runs_root) from None
     finally:
         if job.store is not None:
             job.store.close()
@@ -59,8 +63,10 @@ def _run_job(job: Job) -> RunResult:
             result = _cached_or_executed(job, store, parts)
         else:
             result = _delivered(job, _execute(job))
-        record_last_run(store.root, job.spec, parts, result.status.value)
-        problems = store.problems
+        problems = list(store.problems)
+        if not store.read_only:
+            unrecorded = record_last_run(store.root, job.spec, parts, result.status.value)
+            problems += [unrecorded] if unrecorded else []
     plan_notes = job.plan.warnings if job.plan else ()
     notes = [*job.environment.notes, *plan_notes, *result.notes, *problems]
     return replace(result, notes=tuple(notes)) if notes else result
@@ -90,7 +96,7 @@ def _cached_or_executed(job: Job, store: CacheStore, parts: KeyParts) -> RunResu
         result = _execute(job, key)
         if result.status is not Status.SUCCEEDED:
             return result
-        if force:
+        if force and not store.read_only:
             store.remove(key)
         return _delivered(job, _publish(store, job, result, parts))
 
@@ -167,7 +173,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     final_status = "interrupted" if outcome.interrupted else status.value
     final = {**record, **outcome_record(outcome, final_status, message)}
     final["containment"] = outcome.containment
-    write_json_atomic(run_dir.record, final)
+    unrecorded = _write_record(run_dir, final)
     if outcome.interrupted:
         raise InterruptedRun(f"interrupted; the partial run is in {run_dir.root}")
     return RunResult(
@@ -180,6 +186,31 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         duration=outcome.duration,
         cache_key=key,
         argv=tuple(argv),
+        notes=unrecorded,
+    )
+
+
+def _write_record(run_dir: RunDir, record: Mapping[str, object]) -> tuple[str, ...]:
+    """The final run.json; when the storage refuses it, the run's result still stands (and is
+    reported): a note says what was not written, and why."""
+    try:
+        write_json_atomic(run_dir.record, record)
+    except OSError as exc:
+        problem = storage_problem(exc, run_dir.root)
+        if problem is None:
+            raise
+        return (f"{run_dir.record} was not updated with the result: {problem}",)
+    return ()
+
+
+def _storage_error(exc: OSError, runs_root: Path) -> StorageError:
+    """A full disk or a read-only folder, in words; anything else is no storage matter."""
+    place = Path(exc.filename).parent if exc.filename else runs_root
+    problem = storage_problem(exc, place)
+    if problem is None:
+        raise exc
+    return StorageError(
+        f"the run could not be made: {problem}", "free some space, or use another folder"
     )
 
 
@@ -206,8 +237,10 @@ def _publish(store: CacheStore, job: Job, result: RunResult, parts: KeyParts) ->
     }
     try:
         store.publish(parts.key, outputs, parts.to_json(), meta)
-    except UnpublishableOutput as exc:
-        return replace(result, notes=(*result.notes, f"the result was not cached: {exc}"))
+    except (UnpublishableOutput, NotStored) as exc:
+        return replace(
+            result, notes=(*result.notes, f"the result was not stored in the cache: {exc}")
+        )
     return result
 
 
@@ -236,7 +269,7 @@ def _serve_into(
     note = f"served from the cache: entry {entry.key}, produced by {source}"
     run_dir.log.write_text(f"{now()} runner {note}\n", encoding="utf-8")
     record = run_record(job, output_paths, [], entry.key)
-    write_json_atomic(run_dir.record, {**record, "status": Status.CACHED.value, "message": note})
+    unrecorded = _write_record(run_dir, {**record, "status": Status.CACHED.value, "message": note})
     exit_code = entry.meta.get("exit_code")
     return RunResult(
         status=Status.CACHED,
@@ -248,6 +281,7 @@ def _serve_into(
         duration=time.monotonic() - started,
         cached=True,
         cache_key=entry.key,
+        notes=unrecorded,
     )
 
 

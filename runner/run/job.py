@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from runner.bind.bindings import Bindings, bind
 from runner.cache.digest import MemoFileDigest
-from runner.cache.location import default_cache_root
+from runner.cache.location import default_cache_root, read_only_requested
 from runner.cache.state import StateDB
 from runner.cache.store import CacheStore
 from runner.config import load_settings
@@ -44,6 +44,7 @@ class RunOptions(Struct):
     cache: bool = True  # False: neither look up nor publish (--no-cache)
     force: bool = False  # re-run even on a hit, and replace the entry (--force)
     cache_dir: Path | None = None  # None: $RUNNER_CACHE_DIR or the XDG cache folder
+    cache_read_only: bool = False  # serve hits, store nothing (also RUNNER_CACHE_READ_ONLY)
     env: str | None = None  # auto | host | venv | conda | docker; None: RUNNER_ENV, config, auto
     ca_bundle: Path | None = None  # None: RUNNER_CA_BUNDLE, config, PIP_CERT, SSL_CERT_FILE...
     strict_python: bool | None = None
@@ -98,8 +99,12 @@ def prepare_job(
     env_store = EnvStore(cache_root / "envs")
     store = None
     if options.cache:
+        read_only = options.cache_read_only or read_only_requested(os.environ)
         session = options.session
-        store = session.store(cache_root) if session is not None else CacheStore(cache_root)
+        if session is not None:
+            store = session.store(cache_root, read_only=read_only)
+        else:
+            store = CacheStore(cache_root, read_only=read_only)
     plan = plan_with_memo(spec, store.state if store else None)
     parts = None
     if store is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runner.bind.bindings import Bindings
 from runner.errors import BindingError
-from runner.files import RUNS_MARKER
+from runner.files import PRIVATE, RUNS_MARKER, make_folder
 from runner.run.childenv import EnvOverrides
 from runner.spec.model import OutputPort
 from runner.struct import Struct
@@ -84,12 +84,15 @@ def create_run_dir(workdir: Path | None, runs_root: Path, module_name: str) -> R
                 "name a new folder with --workdir (runner never overwrites an earlier run)",
             )
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        # Private (0700): its records hold the values of the run, secrets included.
+        make_folder(root, parents=True)
     except OSError as exc:
         raise BindingError(f"cannot create working directory {root}: {exc.strerror}") from None
     run_dir = RunDir(root)
     run_dir.outputs.mkdir()
     run_dir.internal.mkdir()
+    # Made now with its mode: whoever writes the log later appends to it.
+    os.close(os.open(run_dir.log, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, PRIVATE.file))
     return run_dir
 
 
@@ -98,7 +101,7 @@ def mark_runs_root(runs_root: Path) -> None:
     if marker.exists():
         return
     try:
-        runs_root.mkdir(parents=True, exist_ok=True)
+        make_folder(runs_root, parents=True)
         marker.write_text("Run folders made by runner; code snapshots leave this out.\n")
     except OSError as exc:
         raise BindingError(f"cannot create the runs folder {runs_root}: {exc.strerror}") from None
@@ -115,4 +118,4 @@ def write_rerun_script(path: Path, argv: Sequence[str], cwd: Path, overrides: En
     lines += overrides.shell_lines()
     lines.append(f"exec {shlex.join(argv)}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o755)
+    path.chmod(0o700)  # private, as the run folder: it spells out the run's variables
