@@ -126,6 +126,13 @@ def storage_problem(exc: OSError, folder: Path, name: str = "") -> str | None:
     return None
 
 
+def refused_folder(exc: OSError, default: Path) -> Path:
+    """The folder a failed write was for: the destination of a link or rename (`filename2`),
+    else the file's own folder, else `default`."""
+    target = exc.filename2 or exc.filename
+    return Path(os.fsdecode(target)).parent if target else default
+
+
 def free_space(folder: Path) -> int:
     """Bytes an unprivileged user may still write on the file system holding `folder`."""
     for place in (folder, *folder.parents):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from runner.cache.location import default_cache_root
 from runner.cli.common import (
     add_cache_flags,
     add_env_flags,
@@ -17,6 +18,7 @@ from runner.cli.common import (
     environment_options,
     pairs,
 )
+from runner.cli.notes import print_notes
 from runner.cli.output import emit_json
 from runner.cli.parser import action, actions, add_json, add_quiet, describe
 from runner.cli.pipeline_show import pipeline_text
@@ -181,6 +183,8 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         runs_root=args.runs_dir.resolve() if args.runs_dir else None,
         display=display,
     )
+    notes = [note for step in result.steps.values() for note in step.notes]
+    print_notes([*notes, *result.notes], stderr, args.cache_dir or default_cache_root(os.environ))
     if args.json:
         emit_json(stdout, result.to_json())
     else:

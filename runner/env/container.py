@@ -40,7 +40,7 @@ from runner.process.local import Outcome, check_invocation
 from runner.process.logfile import LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals, Terminated
 from runner.process.watch import WATCH
-from runner.struct import Struct, field
+from runner.struct import Struct, field, replace
 
 __all__ = ["ContainerInvocation", "container_name", "host_has_gpu", "run_container"]
 
@@ -92,7 +92,8 @@ def run_container(invocation: ContainerInvocation) -> Outcome:
     """Run the invocation to completion and return its outcome (see the module docstring)."""
     client = engine_client()
     with open_log(invocation.log_path, invocation.echo) as log:
-        return _ContainerRun(client, invocation, log).run()
+        outcome = _ContainerRun(client, invocation, log).run()
+    return replace(outcome, log_lost=log.lost) if log.lost else outcome
 
 
 class _ContainerRun:

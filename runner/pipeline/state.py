@@ -12,7 +12,7 @@ from pathlib import Path
 
 from runner.clock import iso, now_iso, parse_iso
 from runner.errors import RunnerError
-from runner.files import modes_of, write_json_atomic
+from runner.files import modes_of, size_text, storage_problem, write_json_atomic
 from runner.struct import Struct, field, replace
 
 RECORD = "pipeline.json"
@@ -50,6 +50,7 @@ class StepResult(Struct):
     cache_key: str | None = None
     started_at: float | None = None  # time.time() (ISO 8601 in JSON), for the live display
     ended_at: float | None = None
+    notes: tuple[str, ...] = ()  # the step's run's notes (e.g. its result was not stored)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -63,12 +64,14 @@ class StepResult(Struct):
             "cache_key": self.cache_key,
             "started_at": None if self.started_at is None else iso(self.started_at),
             "ended_at": None if self.ended_at is None else iso(self.ended_at),
+            "notes": list(self.notes),
         }
 
     @classmethod
     def from_json(cls, name: str, data: Mapping[str, object]) -> StepResult:
         outputs = data.get("outputs") or {}
         assert isinstance(outputs, dict)
+        notes = data.get("notes") or []
         return cls(
             name=name,
             state=StepState(str(data["status"])),
@@ -81,6 +84,7 @@ class StepResult(Struct):
             cache_key=_opt_str(data.get("cache_key")),
             started_at=_opt_moment(data.get("started_at")),
             ended_at=_opt_moment(data.get("ended_at")),
+            notes=tuple(str(note) for note in notes) if isinstance(notes, list) else (),
         )
 
 
@@ -101,6 +105,7 @@ class PipelineResult(Struct):
     run_dir: Path
     outputs: Mapping[str, str] = field(default_factory=dict)  # pipeline output -> path
     duration: float = 0.0
+    notes: tuple[str, ...] = ()  # records of the run that the storage refused (a full disk)
 
     @property
     def ok(self) -> bool:
@@ -113,11 +118,30 @@ class PipelineResult(Struct):
             "duration": round(self.duration, 3),
             "outputs": dict(self.outputs),
             "steps": {name: step.to_json() for name, step in self.steps.items()},
+            "notes": list(self.notes),
         }
 
 
 def write_record(path: Path, header: Mapping[str, object], result: PipelineResult) -> None:
     write_json_atomic(path, {**header, **result.to_json()})
+
+
+def final_record(
+    path: Path, header: Mapping[str, object], result: PipelineResult, events: EventLog
+) -> PipelineResult:
+    """The run's last record written; when the storage refused it (or events before it), the
+    result still stands, with notes saying what was not written."""
+    notes = [events.lost] if events.lost else []
+    record = {**header, **result.to_json()}
+    try:
+        write_json_atomic(path, record)
+    except OSError as exc:
+        problem = storage_problem(exc, path.parent)
+        if problem is None:
+            raise
+        size = size_text(len(json.dumps(record, indent=2)))
+        notes.append(f"{path} was not updated with the result ({size} needed): {problem}")
+    return replace(result, notes=(*result.notes, *notes)) if notes else result
 
 
 class EventLog:
@@ -126,7 +150,9 @@ class EventLog:
 
     def __init__(self, path: Path) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        self.path = path
         self._fd = os.open(path, flags, modes_of(path.parent).file)
+        self.lost: str | None = None  # why events stopped being written (a full disk)
 
     def step(self, result: StepResult) -> None:
         self._append({"step": result.name, "at": now_iso(), **result.to_json()})
@@ -135,7 +161,15 @@ class EventLog:
         self._append({"pipeline": status, "at": now_iso()})
 
     def _append(self, event: Mapping[str, object]) -> None:
-        os.write(self._fd, (json.dumps(event, separators=(",", ":")) + "\n").encode("utf-8"))
+        if self.lost is not None:
+            return
+        try:
+            os.write(self._fd, (json.dumps(event, separators=(",", ":")) + "\n").encode("utf-8"))
+        except OSError as exc:
+            problem = storage_problem(exc, self.path.parent)
+            if problem is None:
+                raise
+            self.lost = f"{self.path} is incomplete: {problem}"
 
     def close(self) -> None:
         os.close(self._fd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -13,7 +14,7 @@ from runner.cache.publish import UnpublishableOutput
 from runner.cache.store import CacheStore, DamagedEntryError, Entry, NotStored
 from runner.env.base import BackendName, Runtime
 from runner.errors import InterruptedRun, NotCachedError, StorageError
-from runner.files import storage_problem, write_json_atomic
+from runner.files import refused_folder, size_text, storage_problem, write_json_atomic
 from runner.run.deliver import deliver
 from runner.run.history import record_last_run
 from runner.run.job import Job, RunOptions, prepare_job
@@ -138,10 +139,14 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
 
         CONTAINMENT.start()
     run_dir = create_run_dir(options.workdir, job.runs_root, spec.name)
-    run_dir.snapshot.mkdir()
-    if job.plan is not None:
-        materialize(job.plan, run_dir.snapshot)
-    output_paths = _place_outputs(spec, bindings, run_dir)
+    try:
+        run_dir.snapshot.mkdir()
+        if job.plan is not None:
+            materialize(job.plan, run_dir.snapshot)
+        output_paths = _place_outputs(spec, bindings, run_dir)
+    except BaseException:
+        shutil.rmtree(run_dir.root, ignore_errors=True)  # made just now, nothing ran in it
+        raise
     context = LaunchContext(
         spec=spec,
         values=bindings.values,
@@ -174,6 +179,8 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
     final = {**record, **outcome_record(outcome, final_status, message)}
     final["containment"] = outcome.containment
     unrecorded = _write_record(run_dir, final)
+    if outcome.log_lost:
+        unrecorded += (f"{run_dir.log} is incomplete: {outcome.log_lost}",)
     if outcome.interrupted:
         raise InterruptedRun(f"interrupted; the partial run is in {run_dir.root}")
     return RunResult(
@@ -199,14 +206,14 @@ def _write_record(run_dir: RunDir, record: Mapping[str, object]) -> tuple[str, .
         problem = storage_problem(exc, run_dir.root)
         if problem is None:
             raise
-        return (f"{run_dir.record} was not updated with the result: {problem}",)
+        size = size_text(len(json.dumps(record, indent=2)))
+        return (f"{run_dir.record} was not updated with the result ({size} needed): {problem}",)
     return ()
 
 
 def _storage_error(exc: OSError, runs_root: Path) -> StorageError:
     """A full disk or a read-only folder, in words; anything else is no storage matter."""
-    place = Path(exc.filename).parent if exc.filename else runs_root
-    problem = storage_problem(exc, place)
+    problem = storage_problem(exc, refused_folder(exc, runs_root))
     if problem is None:
         raise exc
     return StorageError(
@@ -251,7 +258,7 @@ def _serve(job: Job, store: CacheStore, entry: Entry) -> RunResult:
     run_dir = create_run_dir(job.options.workdir, job.runs_root, spec.name)
     try:
         return _serve_into(job, store, entry, run_dir, started)
-    except DamagedEntryError:
+    except (DamagedEntryError, OSError):  # an object gone, a full disk
         shutil.rmtree(run_dir.root, ignore_errors=True)  # made just now, holds nothing else
         raise
 

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from runner.bind.bindings import Bindings
-from runner.errors import BindingError
-from runner.files import PRIVATE, RUNS_MARKER, make_folder
+from runner.errors import BindingError, StorageError
+from runner.files import PRIVATE, RUNS_MARKER, make_folder, storage_problem
 from runner.run.childenv import EnvOverrides
 from runner.spec.model import OutputPort
 from runner.struct import Struct
@@ -104,6 +104,12 @@ def mark_runs_root(runs_root: Path) -> None:
         make_folder(runs_root, parents=True)
         marker.write_text("Run folders made by runner; code snapshots leave this out.\n")
     except OSError as exc:
+        problem = storage_problem(exc, runs_root)
+        if problem is not None:
+            raise StorageError(
+                f"cannot create the runs folder {runs_root}: {problem}",
+                "free some space, or use another folder",
+            ) from None
         raise BindingError(f"cannot create the runs folder {runs_root}: {exc.strerror}") from None
 
 

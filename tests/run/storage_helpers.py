@@ -26,7 +26,8 @@ environment_variables:
 command: python write.py ${{inputs.text}} ${{inputs.size}} ${{outputs.out}}
 """
 
-# Writes the text, and `size` bytes more when asked (-1: until the disk is full, then succeeds).
+# Writes the text, and `size` bytes more when asked (-1: until the disk is full, then says more
+# than a full disk's log can take, and succeeds).
 SCRIPT = """\
 import os, sys
 text, size, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -40,6 +41,8 @@ with open(os.path.join(out, "blob.bin"), "wb", buffering=0) as stream:
             left -= stream.write(chunk[: left if left > 0 else len(chunk)])
         except OSError:
             break
+if size < 0:
+    print("\\n".join(f"after the disk filled: line {n}" for n in range(2000)))
 print("done")
 """
 
