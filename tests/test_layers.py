@@ -18,7 +18,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "runner"
 # Lowest floor first. Root modules are named in full; a package covers its modules.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("runner.struct",),  # the base of the value classes, under the other leaves (errors uses it)
-    ("runner._version", "runner.errors", "runner.hashing", "runner.files", "runner.clock"),
+    (
+        "runner._version",
+        "runner.errors",
+        "runner.hashing",
+        "runner.files",
+        "runner.clock",
+        "runner.log",
+    ),
     ("runner.template",),
     ("runner.spec",),
     ("runner.config", "runner.bind", "runner.snapshot", "runner.process", "runner.cache"),

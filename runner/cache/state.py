@@ -25,7 +25,6 @@ included), so a read-only cache serves hits without re-reading objects the memo 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sqlite3
 import threading
@@ -43,9 +42,8 @@ from runner.cache.state_schema import (
     is_corruption,
     transaction,
 )
+from runner.log import logger
 from runner.struct import Struct
-
-log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 # Covers a kernel clock tick (<= 10 ms) with room for scheduling and small clock skews.
@@ -141,9 +139,13 @@ class StateDB:
         except sqlite3.Error as exc:
             if is_corruption(exc):
                 return self._repair(exc)
-            log.warning("state db %s unusable (%s): running without a memo", self.path, exc)
+            logger(__name__).warning(
+                "state db %s unusable (%s): running without a memo", self.path, exc
+            )
         except OSError as exc:  # LockTimeout included
-            log.warning("state db %s unusable (%s): running without a memo", self.path, exc)
+            logger(__name__).warning(
+                "state db %s unusable (%s): running without a memo", self.path, exc
+            )
         return None
 
     def _open_read_only(self) -> sqlite3.Connection | None:
@@ -195,7 +197,7 @@ class StateDB:
     def _repair(self, exc: sqlite3.Error) -> sqlite3.Connection | None:
         """Recreate a damaged file; the lock keeps two processes from deleting each other's."""
         self._repaired = True
-        log.warning("state db %s is damaged (%s): recreating it", self.path, exc)
+        logger(__name__).warning("state db %s is damaged (%s): recreating it", self.path, exc)
         try:
             with self._setup_lock:
                 if not healthy(self.path, self._timeout_s):
@@ -203,7 +205,9 @@ class StateDB:
                         Path(f"{self.path}{suffix}").unlink(missing_ok=True)
                 return self._connect()
         except (sqlite3.Error, OSError) as again:
-            log.warning("state db %s unusable (%s): running without a memo", self.path, again)
+            logger(__name__).warning(
+                "state db %s unusable (%s): running without a memo", self.path, again
+            )
             return None
 
     def _fail(self, exc: sqlite3.Error) -> None:
@@ -214,7 +218,9 @@ class StateDB:
         if is_corruption(exc) and not self._repaired and not self.read_only:
             self._conn = self._repair(exc)
         else:
-            log.warning("state db %s failed (%s): running without a memo", self.path, exc)
+            logger(__name__).warning(
+                "state db %s failed (%s): running without a memo", self.path, exc
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -231,7 +237,9 @@ class StateDB:
         try:
             self._flush_touches(self._conn)
         except sqlite3.Error as exc:
-            log.warning("state db %s: could not save last-seen times (%s)", self.path, exc)
+            logger(__name__).warning(
+                "state db %s: could not save last-seen times (%s)", self.path, exc
+            )
 
     def __enter__(self) -> StateDB:
         return self

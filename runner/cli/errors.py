@@ -5,8 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -45,6 +43,9 @@ def handled(command: Callable[[], int], stderr: TextIO) -> int:
 
 def internal_error(stderr: TextIO) -> int:
     """A bug in runner: keep the traceback in a file, show one line and where to find it."""
+    import tempfile  # with traceback, about 10 imports that only a crash needs
+    import traceback
+
     with tempfile.NamedTemporaryFile(
         "w", prefix="runner-crash-", suffix=".log", delete=False
     ) as log:

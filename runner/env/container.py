@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
 import threading
 import time
@@ -78,7 +77,7 @@ class ContainerInvocation(Struct):
 def container_name(module: str) -> str:
     """`runner-<module>-<random>`, within docker's name alphabet."""
     slug = "".join(c if c.isalnum() else "-" for c in module.lower()).strip("-")[:40]
-    return f"runner-{slug or 'module'}-{secrets.token_hex(4)}"
+    return f"runner-{slug or 'module'}-{os.urandom(4).hex()}"
 
 
 ALL_GPUS = -1  # docker's count for "every GPU the host has"

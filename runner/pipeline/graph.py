@@ -3,8 +3,11 @@
 The page contract (fixed by the issue that introduced the page): `steps` is a list of
 `{"name", "component", "inputs", "outputs", ...}` and `edges` a list of
 `{"from": "step.output", "to": "step.input", "type", ...}`; the page shows exactly these.
-Ports are named by their python names (the names a pipeline file binds); extra fields carry
-what a view needs (types, bound values, parameters) and may grow.
+`component` is what the pipeline file names: a registered module as written there
+(`azureml:sar_train:0.2.0`, `azureml:sar_train`; the `{name, version}` form as
+`azureml:NAME:VERSION`), a spec file by its path relative to the pipeline file. Ports are named
+by their python names (the names a pipeline file binds); extra fields carry what a view needs
+(types, bound values, parameters, the registered name and version) and may grow.
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from runner.errors import RunnerError
 from runner.pipeline.model import Literal, ParentInput, Pipeline, Step, StepOutput
+from runner.registry.names import PREFIX, is_registered_form
 from runner.spec.model import InputPort, ModuleSpec, Parameter
+from runner.spec.source import load_document
 
 
 def pipeline_graph(pipeline: Pipeline) -> dict[str, object]:
     """The steps (in definition order) and the edges between their ports."""
     base = pipeline.source.parent if pipeline.source else None
+    registered = registered_components(pipeline)
     return {
         "name": pipeline.name,
         "display_name": pipeline.display_name,
@@ -27,7 +34,9 @@ def pipeline_graph(pipeline: Pipeline) -> dict[str, object]:
             {"name": item.name, "type": item.type, "value": _plain(item.default)}
             for item in pipeline.inputs
         ],
-        "steps": [_step(pipeline, step, base) for step in pipeline.steps],
+        "steps": [
+            _step(pipeline, step, base, registered.get(step.name)) for step in pipeline.steps
+        ],
         "edges": [edge for step in pipeline.steps for edge in _edges(pipeline, step)],
     }
 
@@ -40,15 +49,59 @@ def component_path(module: ModuleSpec, base: Path | None) -> str:
     return relative if relative.startswith("../") else f"./{relative}"
 
 
+def registered_name(module: ModuleSpec) -> str:
+    """The name a module is registered under (NAMESPACE/NAME for a legacy module)."""
+    return module.identity.removesuffix(f":{module.version}")
+
+
+def registered_reference(module: ModuleSpec) -> str:
+    """`azureml:NAME:VERSION`: how a pipeline file names this registered version."""
+    return reference_text(registered_name(module), module.version)
+
+
+def reference_text(name: str, version: str) -> str:
+    return f"{PREFIX}{name}:{version}"
+
+
+def registered_components(pipeline: Pipeline) -> dict[str, str]:
+    """The steps whose component the pipeline file names in the registry, with the reference
+    as written (the `{name, version}` form as `azureml:NAME:VERSION`). The file is read again
+    (the model keeps modules, not how they were named); one that cannot be read names none."""
+    if pipeline.source is None:
+        return {}
+    try:
+        jobs = load_document(pipeline.source).root.get("jobs")
+        written = {
+            name: job.get("component") for name, job in (jobs.mapping() if jobs else {}).items()
+        }
+    except RunnerError:
+        return {}
+    found = {}
+    for step in pipeline.steps:
+        node = written.get(step.name)
+        if node is None:
+            continue
+        if node.is_map():  # the loader takes no other mapping: {name, version[, namespace]}
+            found[step.name] = registered_reference(step.module)
+        elif isinstance(node.value, str) and is_registered_form(node.value):
+            found[step.name] = node.value.strip()
+    return found
+
+
 def edge_type(types: tuple[str, ...]) -> str:
     return "/".join(types) or "any"
 
 
-def _step(pipeline: Pipeline, step: Step, base: Path | None) -> dict[str, object]:
+def _step(
+    pipeline: Pipeline, step: Step, base: Path | None, reference: str | None
+) -> dict[str, object]:
     module = step.module
     return {
         "name": step.name,
-        "component": component_path(module, base),
+        "component": reference or component_path(module, base),
+        "registered": (
+            {"name": registered_name(module), "version": module.version} if reference else None
+        ),
         "spec": str(module.source),
         "inputs": [port.python_name for port in module.ports],
         "outputs": [port.python_name for port in module.outputs],

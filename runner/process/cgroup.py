@@ -3,16 +3,13 @@ be searched for.
 
 Where the system lets this process manage the cgroup it lives in (root, or a user session that
 systemd delegates), runner makes one folder below its own, `runner-<pid>-<random>`, and one
-cgroup in it per execution. The command is born inside its cgroup (`runner.process.spawn`), or
-moved there the moment it has started, stopped while it moves; from then on every process it
-forks is born inside, whatever it does with its session, its parent or its environment. The
+cgroup in it per execution. The command is born inside its cgroup: started ahead by a
+trampoline already in it (`runner.process.spawn`), or held at a gate until it has been moved
+(`runner.process.contain.Gate`); every process it forks is born inside, whatever it does with
+its session, its parent or its environment. The
 members are the `cgroup.procs` of the cgroup and those below it; `cgroup.events` says when none
 is left; `cgroup.kill` (Linux 5.14+) kills them all at once. Orphans are reparented to us (we
 stay a subreaper) and reaped here once they are zombies.
-
-Limit: a command moved after its start could fork in the microseconds between its exec and
-its stop; such a process is still in its process group and session (and signalled with it)
-unless it left them within that window too.
 """
 
 # ruff: noqa: PTH106 -- plain str paths: cgroup files are read on every check
@@ -22,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import secrets
 import signal
 from pathlib import Path
 
@@ -34,7 +30,7 @@ class CgroupHome:
     """This process's folder of execution cgroups, made on first use."""
 
     def __init__(self, parent: Path, relative: str) -> None:
-        name = f"runner-{os.getpid()}-{secrets.token_hex(3)}"
+        name = f"runner-{os.getpid()}-{os.urandom(3).hex()}"
         self.path = parent / name
         self.relative = f"{relative.rstrip('/')}/{name}"  # as /proc/PID/cgroup names it
         self.path.mkdir()

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import logging
+import errno
 import os
-import signal
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from runner.log import logger
 from runner.process.cgroup import CgroupHome, CgroupTree, find_home, place
 from runner.process.spawn import Ready, Trampoline
 from runner.process.tree import SPAWNED, ScanTree, become_subreaper
 from runner.process.watch import WATCH
 
-log = logging.getLogger(__name__)
+Popen = subprocess.Popen[bytes]
+ENV_PROGRAM = shutil.which("env") or "/usr/bin/env"
 
 # `subreaper` forces the fallback (tests, or a system whose cgroup should not be touched).
 MODE_VARIABLE = "RUNNER_CONTAINMENT"
@@ -83,6 +85,15 @@ class Containment:
         with self._lock:
             self._setup()
 
+    def start_ahead(self) -> None:
+        """Set up, and start the coming command's process in its cgroup in the background,
+        so that the move overlaps laying out its run rather than delaying its start."""
+        with self._lock:
+            self._setup()
+            home = self._home
+        if home is not None:
+            self._ready.refill(lambda: self._trampoline(home))
+
     @contextlib.contextmanager
     def keep_ready(self) -> Iterator[None]:
         """While this lasts, more executions are expected: start each next one ahead."""
@@ -127,14 +138,19 @@ class Containment:
         cgroup, home = slot.cgroup, slot.home
         if cgroup is not None and home is not None:
             try:
-                if slot.trampoline is None:  # started directly: moved now
-                    _move_stopped(root, cgroup)
+                if slot.gate is not None:  # started directly: moved now, then let go
+                    place(root, cgroup)
             except OSError as exc:
                 self._give_up(f"cannot move a process into {cgroup}: {exc.strerror or exc}")
+                gate, slot.gate = slot.gate, None
                 slot.cancel()
                 slot = Slot(None, None, None)
                 slot.hold(("cookie", cookie))
+                if gate is not None:
+                    gate.open()
             else:
+                if slot.gate is not None:
+                    slot.gate.open()
                 self._refill(home)
                 return _Held(CgroupTree(root, cgroup, home), slot)
         slot.hold(("group", str(root)))
@@ -159,7 +175,7 @@ class Containment:
     def _give_up(self, why: str) -> None:
         with self._lock:
             if self._home is not None:
-                log.info("containment: %s; falling back on the subreaper", why)
+                logger(__name__).info("containment: %s; falling back on the subreaper", why)
                 self._home.remove()
                 self._home, self._why_not = None, why
 
@@ -186,6 +202,7 @@ class Slot:
         self.cgroup = cgroup
         self.trampoline = trampoline
         self.home = home
+        self.gate: Gate | None = None
         self._held: list[tuple[str, ...]] = [held] if held else []
 
     def popen(
@@ -196,17 +213,12 @@ class Slot:
         if self.trampoline is not None:
             SPAWNED.discard(self.trampoline.proc.pid)  # from now on: the execution's root
             return self.trampoline.launch(argv, cwd, env)
-        return subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-            start_new_session=True,
-            close_fds=True,
-        )
+        if self.cgroup is None:
+            return _popen(list(argv), cwd, env)
+        # Behind a gate until it is in its cgroup: see `Gate`.
+        gate = Gate(argv, cwd, env)
+        self.gate = gate
+        return gate.proc
 
     def start_failure(self) -> OSError | None:
         """After the command ended: why it could not start, when a trampoline started it."""
@@ -218,6 +230,8 @@ class Slot:
 
     def cancel(self) -> None:
         """Release everything (also: the command never started)."""
+        if self.gate is not None:
+            self.gate.close()
         if self.trampoline is not None:
             if self.trampoline.proc.returncode is None:
                 self.trampoline.discard()
@@ -261,15 +275,75 @@ class _Held:
         SPAWNED.discard(self.root)
 
 
-def _move_stopped(pid: int, cgroup: Path) -> None:
-    """Move a just-started process into its cgroup, stopped meanwhile: a move can take
-    milliseconds (tens under load), and nothing it forks in that time may be born outside. (Not
-    even a Python interpreter may run meanwhile: under load, a move outlasts its start-up.)"""
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        place(pid, cgroup)
-    finally:
-        os.kill(pid, signal.SIGCONT)
+def _popen(argv: list[str], cwd: Path, env: Mapping[str, str], gated: bool = False) -> Popen:
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE if gated else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+class Gate:
+    """A command started directly, held at a gate until it is in its cgroup.
+
+    Moving a process into a cgroup takes milliseconds (tens under load), and anything the
+    command forks before the move is born outside, free to escape. So the command is started
+    behind `sh -c 'read _; exec ...'`: the shell waits for a line on its stdin, runner moves
+    it, then opens the gate and the shell execs the command, in the cgroup from its first
+    instruction. (A SIGSTOP after Popen returns comes too late: by then a command may already
+    have forked.) The shell runs with an empty environment and execs `env -i NAME=VALUE...
+    COMMAND`, so the command gets exactly the environment it was given, whatever the shell
+    would have added (PWD, SHLVL), and /dev/null on stdin. The two cost about a millisecond;
+    what Popen would refuse (a missing or non-executable program) is refused here first, with
+    the same error.
+    """
+
+    SCRIPT = 'read -r _ || exit 125; exec </dev/null "$@"'
+
+    def __init__(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
+        found = check_program(argv[0], cwd, env)
+        # `env` takes a first word with "=" for one more variable: name such a program by path.
+        program = str(found) if "=" in argv[0] else argv[0]
+        wrapped = [ENV_PROGRAM, "-i", *(f"{k}={v}" for k, v in env.items()), program, *argv[1:]]
+        self.proc = _popen(["/bin/sh", "-c", self.SCRIPT, "runner-gate", *wrapped], cwd, {}, True)
+
+    def open(self) -> None:
+        """Let the command run (a shell already gone, e.g. killed, is not an error)."""
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(b"\n")
+        self.close()
+
+    def close(self) -> None:
+        """Without `open`, the shell ends (125) without running the command."""
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            self.proc.stdin = None
+
+
+def check_program(program: str, cwd: Path, env: Mapping[str, str]) -> Path:
+    """Where `program` is, as exec finds it; else the OSError Popen would raise (not found,
+    not executable)."""
+    if "/" in program:
+        candidates = [cwd / program]
+    else:  # a relative folder on PATH is taken from the command's working folder, as exec does
+        candidates = [cwd / folder / program for folder in os.get_exec_path(env)]
+    denied = False
+    for candidate in candidates:
+        if candidate.is_file():
+            if os.access(candidate, os.X_OK):
+                return candidate
+            denied = True
+    if denied:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), program)
+    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
 
 
 def _rmdir(path: Path) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import select
 import selectors
 import signal
@@ -194,7 +193,7 @@ class _Execution:
         inv = self.inv
         started_at = self.log.header(inv.argv, f"cwd: {inv.cwd}")
 
-        cookie = secrets.token_hex(16)
+        cookie = os.urandom(16).hex()
         env = dict(inv.env)
         # Appended, not replaced: a runner running inside a module run keeps the outer
         # execution able to recognise its processes.

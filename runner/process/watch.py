@@ -10,16 +10,14 @@ is released; the end of the pipe is runner's end.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+from runner.log import logger
 from runner.process.tree import SPAWNED
-
-log = logging.getLogger(__name__)
 
 WATCHDOG = Path(__file__).resolve().parent.parent / "resources" / "watchdog.py"
 # Below the command's priority (its start-up must not slow the command's), not so far below that
@@ -66,7 +64,9 @@ class Watch:
         except OSError as exc:
             os.close(write)
             self._failed = True
-            log.warning("no watch for runner's end (%s): a SIGKILL may leave commands running", exc)
+            logger(__name__).warning(
+                "no watch for runner's end (%s): a SIGKILL may leave commands running", exc
+            )
             return None
         finally:
             os.close(read)
@@ -87,7 +87,9 @@ class Watch:
             try:
                 os.write(fd, line)
             except OSError as exc:
-                log.warning("the watch is gone (%s): a SIGKILL may leave commands running", exc)
+                logger(__name__).warning(
+                    "the watch is gone (%s): a SIGKILL may leave commands running", exc
+                )
                 os.close(fd)
                 self._fd, self._failed = None, True
 

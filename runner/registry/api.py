@@ -6,6 +6,7 @@ the registered modules with their versions, and each version's interface (a `Mod
         spec = module.spec()                      # the default version's interface
         print(module.name, module.versions, [p.python_name for p in spec.inputs])
     spec = load_registered("samples/sar/Stratified Splitter@0.1.0")
+    is_registered_form("azureml:sar_train:0.2.0")   # True: how a pipeline file names one
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from runner.registry.base import Registry
 from runner.registry.lookup import Purpose
 from runner.registry.manage import list_modules
+from runner.registry.names import is_registered_form as is_registered_form
 from runner.registry.resolve import resolve_registered
 from runner.spec.model import ModuleSpec
 from runner.struct import Struct

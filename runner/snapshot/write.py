@@ -26,9 +26,6 @@ _UNIX = 3  # zip "made by" system; fixed so archives do not depend on the buildi
 def materialize(plan: SnapshotPlan, dest: Path) -> None:
     """Write the snapshot into `dest` (absent or empty). Copies, never links, the user's files:
     the module may change its working folder and must not change the user's sources."""
-    # Imported here, not at the top: a cache hit imports this module and writes no snapshot.
-    from concurrent.futures import ThreadPoolExecutor
-
     _prepare(dest)
     for folder in sorted(ancestors(entry.relpath for entry in plan.entries) - {""}):
         (dest / folder).mkdir(parents=True, exist_ok=True)
@@ -37,6 +34,9 @@ def materialize(plan: SnapshotPlan, dest: Path) -> None:
         for entry in files:
             _copy(dest, entry)
     else:
+        # Imported here: with `logging` it costs about 8 ms, which a small snapshot never needs.
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=_COPY_WORKERS) as pool:
             for _ in pool.map(partial(_copy, dest), files):
                 pass

@@ -31,10 +31,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from runner.errors import RunnerError, UsageError
-from runner.pipeline.graph import pipeline_graph
+from runner.pipeline.graph import pipeline_graph, registered_name
 from runner.pipeline.validate import check, port_mismatch
 from runner.spec.interface import interface
-from runner.spec.load import load_spec
 from runner.ui.details import explain_step, plan_step, step_detail, step_record
 from runner.ui.edit import StepEdit, relative_target, save_pipeline
 from runner.ui.jobs import RunRequest
@@ -133,6 +132,7 @@ class _Api:
             "runs_root": str(self.ws.runs.root),
             "single": self.ws.single,
             "pipelines": sorted(pipelines),
+            "registry": None if self.ws.registry is None else str(self.ws.registry),
         }
 
     async def graph(self, request: Request) -> object:
@@ -254,7 +254,8 @@ class _Api:
         for value in chosen.values():
             if value is not None and value not in steps:
                 raise UsageError(f"no step {value!r} in this pipeline")
-        job = self.ws.jobs.start(RunRequest(path, chosen["from"], chosen["force"]))
+        asked = RunRequest(path, chosen["from"], chosen["force"], self.ws.registry)
+        job = self.ws.jobs.start(asked)
         return {"job": job.to_json()}
 
     async def stop(self, request: Request) -> object:
@@ -269,13 +270,16 @@ class _Api:
         return {"job": job.to_json()}
 
     async def modules(self, request: Request) -> object:
-        found = await asyncio.to_thread(self.ws.modules)
-        return {"modules": [module.to_json(self.ws.root) for module in found]}
+        problems: list[str] = []
+        found = await asyncio.to_thread(self.ws.modules, problems)
+        modules = [module.to_json(self.ws.root) for module in found]
+        return {"modules": modules, "problems": problems}
 
     async def module(self, request: Request) -> object:
-        path = self.ws.module_path(_param(request, "id"))
-        spec = await asyncio.to_thread(load_spec, path)
-        return {**interface(spec), "id": str(path)}
+        key = _param(request, "id")
+        spec, reference = await asyncio.to_thread(self.ws.module, key)
+        registered = {"name": registered_name(spec), "version": spec.version}
+        return {**interface(spec), "id": key, "registered": registered if reference else None}
 
     async def compatible(self, request: Request) -> object:
         body = await _body(request)
@@ -291,13 +295,13 @@ class _Api:
     async def save(self, request: Request) -> object:
         body = await _body(request)
         target = relative_target(self.ws.root, str(body.get("path") or ""))
-        edits = [_step_edit(self.ws, item) for item in body.get("steps") or []]
-        saved = await asyncio.to_thread(
-            functools.partial(save_pipeline, new=bool(body.get("new"))),
-            target,
-            edits,
-            str(body.get("display_name") or ""),
+        edits = await asyncio.to_thread(
+            lambda: [_step_edit(self.ws, item) for item in body.get("steps") or []]
         )
+        save = functools.partial(
+            save_pipeline, new=bool(body.get("new")), registry=self.ws.registry
+        )
+        saved = await asyncio.to_thread(save, target, edits, str(body.get("display_name") or ""))
         key = self.ws.add(saved.path)
         return {"id": key, "problems": list(saved.problems), "text": saved.text}
 
@@ -310,7 +314,8 @@ def _step_edit(ws: Workspace, item: object) -> StepEdit:
     if not isinstance(inputs, dict):
         raise UsageError(f"step {item['name']!r}: inputs must be an object")
     values = {str(k): v for k, v in inputs.items() if isinstance(v, (str, int, float, bool))}
-    return StepEdit(item["name"], ws.module_path(module), values)
+    spec, reference = ws.module(module)
+    return StepEdit(item["name"], spec.source, values, reference)
 
 
 def _read_from(path: Path, offset: int, whole: bool) -> tuple[str, int]:

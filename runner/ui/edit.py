@@ -6,6 +6,11 @@ outputs) stay as written; only the jobs and inputs that changed are touched. The
 loaded back with the pipeline loader before anything is written: a file the loader refuses is
 never saved. Graph problems (a required input not bound yet) are returned with the save, as
 `runner pipeline run` would list them.
+
+A job's `component` stays as written while it still names the step's module, in any form the
+loader takes (`./train.yml`, `file:train.yml`, `azureml:train`, `azureml:train@latest`,
+`{name: train, version: 1}`); a changed module is written `azureml:NAME:VERSION` when it is a
+registered version, else as the path of its spec file relative to the pipeline file.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from runner.files import write_text_atomic
 from runner.pipeline.graph import component_path
 from runner.pipeline.load import load_pipeline_text
 from runner.pipeline.validate import check
+from runner.registry.api import is_registered_form, load_registered
 from runner.spec.common import absolute
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
@@ -42,12 +48,14 @@ Value = str | int | float | bool
 
 
 class StepEdit(Struct):
-    """One step as the page has it: its module's spec file and every input written for it
-    (python names; `${{...}}` text for bindings)."""
+    """One step as the page has it: its module's spec file, every input written for it
+    (python names; `${{...}}` text for bindings), and `component`: azureml:NAME:VERSION for a
+    registered version ("" for a spec file, named by its path)."""
 
     name: str
     module: Path
     inputs: Mapping[str, Value]
+    component: str = ""
 
 
 class Saved(Struct):
@@ -57,10 +65,16 @@ class Saved(Struct):
 
 
 def save_pipeline(
-    target: Path, steps: Sequence[StepEdit], display_name: str = "", *, new: bool = False
+    target: Path,
+    steps: Sequence[StepEdit],
+    display_name: str = "",
+    *,
+    new: bool = False,
+    registry: Path | None = None,
 ) -> Saved:
     """Write `steps` as the jobs of the pipeline at `target` (made when it does not exist).
-    `new`: the page made this pipeline, so an existing file there is never replaced."""
+    `new`: the page made this pipeline, so an existing file there is never replaced.
+    `registry`: where its registered components are (None: $RUNNER_REGISTRY, the default)."""
     if new and target.exists():
         raise UsageError(f"{target} already exists", "save the new pipeline under another name")
     if not target.name.endswith((".yml", ".yaml")):
@@ -78,12 +92,13 @@ def save_pipeline(
     jobs = doc.get("jobs")
     if not isinstance(jobs, CommentedMap):
         jobs = doc["jobs"] = CommentedMap()
-    _drop_outputs(doc, _apply(jobs, steps, target.parent))
+    _drop_outputs(doc, _apply(jobs, steps, target.parent, registry))
     stream = io.StringIO()
     yaml.dump(doc, stream)
     new_text = stream.getvalue()
     try:
-        pipeline = load_pipeline_text(target, new_text)
+        # "inspect": a step may keep a version disabled since; `runner pipeline run` says so.
+        pipeline = load_pipeline_text(target, new_text, registry=registry, purpose="inspect")
     except RunnerError as exc:
         raise UsageError(f"not saved: {exc}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +114,9 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _apply(jobs: CommentedMap, steps: Sequence[StepEdit], folder: Path) -> dict[str, object]:
+def _apply(
+    jobs: CommentedMap, steps: Sequence[StepEdit], folder: Path, registry: Path | None
+) -> dict[str, object]:
     """Make `jobs` what the page has; the jobs removed are returned."""
     wanted = {step.name for step in steps}
     removed = {name: jobs.pop(name) for name in [key for key in jobs if key not in wanted]}
@@ -109,11 +126,27 @@ def _apply(jobs: CommentedMap, steps: Sequence[StepEdit], folder: Path) -> dict[
         if not isinstance(job, CommentedMap):
             job = jobs[step.name] = CommentedMap()
             job["type"] = "command"
-        written = job.get("component")
-        if not isinstance(written, str) or _resolve(folder, written) != spec.source:
-            job["component"] = component_path(spec, folder)
+        if _written_spec(job.get("component"), folder, registry) != spec.source:
+            job["component"] = step.component or component_path(spec, folder)
         _apply_inputs(job, spec, step.inputs)
     return removed
+
+
+def _written_spec(written: object, folder: Path, registry: Path | None) -> Path | None:
+    """The spec file the `component` written in a job loads, as the pipeline loader reads it;
+    None when it loads none (then it is written anew)."""
+    if isinstance(written, Mapping):  # {name, version[, namespace]}: a registered module
+        name = "/".join(str(written[key]) for key in ("namespace", "name") if key in written)
+        version = written.get("version")
+        written = f"azureml:{name}" + ("" if version is None else f":{version}")
+    if not isinstance(written, str):
+        return None
+    if not is_registered_form(written):
+        return _resolve(folder, written)
+    try:
+        return load_registered(written, registry).source
+    except RunnerError:
+        return None  # unknown or damaged: the step's module is written instead
 
 
 def _drop_outputs(doc: CommentedMap, removed: Mapping[str, object]) -> None:

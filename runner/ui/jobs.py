@@ -26,11 +26,13 @@ OUTPUT_LIMIT = 64 * 1024  # the end of a job's output the page is sent
 
 
 class RunRequest(Struct):
-    """What a button asks for: the whole pipeline, from a step on, or one step forced."""
+    """What a button asks for: the whole pipeline, from a step on, or one step forced; with
+    the server's --registry, when it was given one."""
 
     pipeline: Path
     from_step: str | None = None
     force_step: str | None = None
+    registry: Path | None = None
 
     def args(self, shown_path: str) -> list[str]:
         argv = ["pipeline", "run", shown_path]
@@ -38,6 +40,8 @@ class RunRequest(Struct):
             argv += ["--from", self.from_step]
         if self.force_step:
             argv += ["--force", self.force_step]
+        if self.registry is not None:
+            argv += ["--registry", str(self.registry)]
         return argv
 
 

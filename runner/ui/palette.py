@@ -2,9 +2,12 @@
 
 A source is any callable returning `PaletteModule`s. Built in: the specs the open pipelines
 use, and spec files found under the served folder (samples and the user's own). Other
-sources (a module registry, with several versions of a module) are added with
-`add_module_source`; each module is identified by the absolute path of its spec file, so a
-source that keeps versions in files offers one entry per version with a shared `name`.
+sources are added with `add_module_source`: the server adds the module registry's (one entry
+per enabled version, its default version marked), which reads the registry only when it
+exists and never creates one. A module is identified in the page by its `id`: the absolute
+path of its spec file, or `azureml:NAME:VERSION` for a registered version, which is also what
+a pipeline file saved from the page names it by. Entries sharing a `name` and an origin are
+one item with a version picker.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 
 from runner.errors import RunnerError
 from runner.files import is_runner_folder
+from runner.pipeline.graph import reference_text, registered_name, registered_reference
+from runner.registry.api import registered_modules
 from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
 from runner.struct import Struct
@@ -26,24 +31,33 @@ SCAN_LIMIT = 2000  # files looked at per scan: a huge folder must not stall the 
 
 
 class PaletteModule(Struct):
-    path: Path  # the spec file: the module's identity in the page
+    path: Path | None  # the spec file; None for a registered version not placed on disk yet
     name: str
     display_name: str
     version: str
-    origin: str  # "pipeline", "folder", or a plugged source's name
+    origin: str  # "pipeline", "folder", or a plugged source's name ("registry")
+    reference: str = ""  # azureml:NAME:VERSION for a registered version
+    default: bool = False  # the version a picker preselects
+
+    @property
+    def id(self) -> str:
+        return self.reference or str(self.path)
 
     def to_json(self, root: Path) -> dict[str, object]:
-        try:
-            shown = str(self.path.relative_to(root))
-        except ValueError:
-            shown = str(self.path)
+        shown = self.reference
+        if self.path is not None and not shown:
+            shown = str(
+                self.path.relative_to(root) if self.path.is_relative_to(root) else self.path
+            )
         return {
-            "id": str(self.path),
+            "id": self.id,
             "path": shown,
             "name": self.name,
             "display_name": self.display_name,
             "version": self.version,
             "origin": self.origin,
+            "registered": bool(self.reference),
+            "default": self.default,
         }
 
 
@@ -59,10 +73,34 @@ def add_module_source(source: ModuleSource) -> Callable[[], None]:
     return lambda: _SOURCES.remove(source)
 
 
-def palette_module(spec: ModuleSpec, origin: str) -> PaletteModule:
-    return PaletteModule(
-        spec.source, spec.name, spec.display_name or spec.name, spec.version, origin
-    )
+def palette_module(spec: ModuleSpec, origin: str, *, registered: bool = False) -> PaletteModule:
+    """`spec` on offer; `registered`: a registered version (a pipeline named it azureml:...)."""
+    name = registered_name(spec) if registered else spec.name
+    reference = registered_reference(spec) if registered else ""
+    display = spec.display_name or spec.name
+    return PaletteModule(spec.source, name, display, spec.version, origin, reference)
+
+
+def registry_source(registry: Path | None) -> ModuleSource:
+    """The registry's modules (`registry`: a --registry folder, None: $RUNNER_REGISTRY or the
+    default), one entry per enabled version; none while no registry exists there."""
+
+    def source() -> list[PaletteModule]:
+        return [
+            PaletteModule(
+                None,
+                module.name,
+                module.display_name or module.name,
+                version,
+                "registry",
+                reference_text(module.name, version),
+                default=version == module.default_version,
+            )
+            for module in registered_modules(registry)
+            for version in module.enabled_versions
+        ]
+
+    return source
 
 
 def spec_files(
@@ -102,12 +140,29 @@ def folder_modules(root: Path) -> list[PaletteModule]:
     return found
 
 
-def palette(used: Iterable[ModuleSpec], root: Path) -> list[PaletteModule]:
-    """Every module on offer, one entry per spec file: the pipelines' own first."""
-    entries: dict[Path, PaletteModule] = {}
-    for spec in used:
-        entries.setdefault(spec.source, palette_module(spec, "pipeline"))
-    for source in (lambda: folder_modules(root), *_SOURCES):
-        for module in source():
-            entries.setdefault(module.path, module)
-    return sorted(entries.values(), key=lambda m: (m.origin != "pipeline", m.display_name.lower()))
+def palette(
+    used: Iterable[PaletteModule], root: Path, problems: list[str] | None = None
+) -> list[PaletteModule]:
+    """Every module on offer: the pipelines' own first, then those under `root` (each spec
+    once), then each plugged source's (all their versions, even those a pipeline uses). A
+    source that fails is left out, its message added to `problems`."""
+    local: dict[str, PaletteModule] = {}
+    for module in [*used, *folder_modules(root)]:
+        local.setdefault(module.id, module)
+    plugged: dict[tuple[str, str], PaletteModule] = {}
+    for source in _SOURCES:
+        try:
+            offered = list(source())
+        except RunnerError as exc:  # a damaged registry: the rest of the palette still shows
+            if problems is not None:
+                problems.append(str(exc))
+            continue
+        for module in offered:
+            plugged.setdefault((module.origin, module.id), module)
+    # Stable: a source's versions stay in its order (the registry's: oldest first).
+    return sorted([*local.values(), *plugged.values()], key=_place)
+
+
+def _place(module: PaletteModule) -> tuple[int, str, str, str]:
+    rank = {"pipeline": 0, "folder": 1}.get(module.origin, 2)
+    return rank, module.origin, module.display_name.lower(), module.name

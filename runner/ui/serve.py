@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import tempfile
@@ -18,6 +19,7 @@ from runner.errors import UsageError
 from runner.run.workdir import default_runs_root
 from runner.struct import Struct
 from runner.ui.app import create_app
+from runner.ui.palette import add_module_source, registry_source
 from runner.ui.security import new_token
 from runner.ui.workspace import Workspace
 
@@ -30,6 +32,7 @@ class ServeOptions(Struct):
     port: int | None = None  # None: DEFAULT_PORT or the next free one
     open_browser: bool = True
     pipeline: Path | None = None  # `runner pipeline view`; None: `runner ui`
+    registry: Path | None = None  # --registry; None: $RUNNER_REGISTRY, else the default
 
 
 def bind(host: str, port: int | None) -> socket.socket:
@@ -75,9 +78,13 @@ def serve(
     sock = bind(options.host, options.port)
     port = sock.getsockname()[1]
     token = new_token()
-    with tempfile.TemporaryDirectory(prefix="runner-ui-") as state:
+    remove_source = add_module_source(registry_source(options.registry))
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(remove_source)
+        state = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="runner-ui-"))
+        runs_root = default_runs_root(env, cwd)
         workspace = Workspace(
-            cwd, default_runs_root(env, cwd), env, Path(state), pipeline=options.pipeline
+            cwd, runs_root, env, Path(state), options.pipeline, registry=options.registry
         )
         key = workspace.add(options.pipeline) if options.pipeline else None
         app = create_app(workspace, token, port)

@@ -1,6 +1,7 @@
-"""What one server serves: a folder, its runs folder, the pipelines it shows and the runs it
-started. `runner pipeline view FILE` shows one pipeline (and those saved from the page);
-`runner ui` every pipeline file under the folder and every pipeline with a run there.
+"""What one server serves: a folder, its runs folder, the pipelines it shows, the runs it
+started and the module registry its pipelines and palette use. `runner pipeline view FILE`
+shows one pipeline (and those saved from the page); `runner ui` every pipeline file under the
+folder and every pipeline with a run there.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from runner.errors import RunnerError, UsageError
+from runner.pipeline.graph import registered_components
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.model import Pipeline
+from runner.registry.api import is_registered_form, load_registered
+from runner.spec.load import load_spec
 from runner.spec.model import ModuleSpec
 from runner.ui.jobs import Jobs, shown_path
-from runner.ui.palette import PaletteModule, palette, spec_files
+from runner.ui.palette import PaletteModule, palette, palette_module, spec_files
 from runner.ui.runs import RunsRoot
 
 PIPELINE_MARKER = "type: pipeline"
@@ -33,8 +37,10 @@ class Workspace:
         env: Mapping[str, str],
         state_dir: Path,
         pipeline: Path | None = None,
+        registry: Path | None = None,
     ) -> None:
         self.root = root
+        self.registry = registry  # --registry; None: $RUNNER_REGISTRY, else the default
         self.runs = RunsRoot(runs_root)
         self.jobs = Jobs(root, env, state_dir)
         self.single = pipeline is not None
@@ -65,23 +71,39 @@ class Workspace:
         return self._pipelines[key]
 
     def load(self, key: str) -> Pipeline:
-        return load_pipeline(self.pipeline_path(key))
+        """The pipeline as the page shows it: a disabled registered version still loads (the
+        page is where it is replaced; running it says which version to use)."""
+        return self.load_path(self.pipeline_path(key))
 
-    def modules(self) -> list[PaletteModule]:
-        used: list[ModuleSpec] = []
+    def load_path(self, path: Path) -> Pipeline:
+        return load_pipeline(path, registry=self.registry, purpose="inspect")
+
+    def modules(self, problems: list[str] | None = None) -> list[PaletteModule]:
+        used: list[PaletteModule] = []
         for path in self.pipelines().values():
             try:
-                used += [step.module for step in load_pipeline(path).steps]
+                pipeline = self.load_path(path)
             except RunnerError:
                 continue  # a broken pipeline still lets the page offer the others' modules
-        found = palette(used, self.root)
-        self._palette = {str(module.path): module for module in found}
+            registered = registered_components(pipeline)
+            for step in pipeline.steps:
+                used.append(
+                    palette_module(step.module, "pipeline", registered=step.name in registered)
+                )
+        found = palette(used, self.root, problems)
+        self._palette = {module.id: module for module in found}
         return found
 
-    def module_path(self, key: str) -> Path:
-        """A module the palette offered (the page never names arbitrary files)."""
+    def module(self, key: str) -> tuple[ModuleSpec, str]:
+        """The module the page names by `key` (a palette id) and how a pipeline names it: its
+        registered reference, or "" for a spec file. Any registered version may be named (a
+        pipeline may use one the palette does not offer: a disabled one); a spec file only when
+        the palette offered it (the page never names arbitrary files)."""
+        if is_registered_form(key):
+            return load_registered(key, self.registry), key.strip()
         if key not in self._palette:
             self.modules()
-        if key not in self._palette:
+        found = self._palette.get(key)
+        if found is None or found.path is None:
             raise UsageError(f"no module {key!r} in the palette")
-        return self._palette[key].path
+        return load_spec(found.path), ""

@@ -1,7 +1,9 @@
 """The page in a real browser (Debian's chromium, driven by Playwright): the SAR pipeline drawn
 as `runner pipeline show --json` says, run from the page until every step succeeded, re-run
 from the cache, a broken step failed with its log and re-run from it once fixed; a refused
-connection; a two-step pipeline built from the palette, saved and run with the CLI.
+connection; a two-step pipeline built from the palette, saved and run with the CLI; the same
+with a registered module's non-default version picked in the palette, then another version
+picked in the step panel.
 
 Screenshots go to $RUNNER_UI_SCREENSHOTS (docs/screenshots holds the README's), else to the
 test's temporary folder."""
@@ -18,7 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_support import CHROMIUM, CHROMIUM_ARGS, REPO, Server, start_server, write_modules
+from ui_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPO,
+    Server,
+    register,
+    start_server,
+    write_modules,
+    write_versions,
+)
 
 pytestmark = pytest.mark.browser
 SLOW = 300_000  # ms: a first SAR run builds its venv
@@ -226,16 +237,12 @@ def test_incompatible_ports_do_not_connect(page: Any, sar: tuple[Server, Path]) 
     assert page.evaluate("() => document.body.dataset.dirty") is None
 
 
-def test_build_a_pipeline_from_the_palette(
-    page: Any, serve: Any, tmp_path: Path, shots: Path
-) -> None:
-    write_modules(tmp_path / "modules")
-    server = serve(["ui"], tmp_path)
-    page.goto(server.url)
-    page.wait_for_selector("#palette [data-module]")
+def build_two_steps(page: Any, make: str, total: str) -> str:
+    """A new pipeline of the palette items `make` (make_numbers) and `total` (sum_numbers),
+    the numbers of one connected to the other; the edge's selector."""
     page.click("#new-pipeline")
-    for name in ("make_numbers", "sum_numbers"):
-        page.drag_and_drop(f'#palette [data-module$="{name}.yml"]', "#canvas")
+    for item, name in ((make, "make_numbers"), (total, "sum_numbers")):
+        page.drag_and_drop(item, "#canvas")
         page.wait_for_selector(f'[data-step="{name}"]')
     # The output of one to the input of the other (laid out again after each change).
     page.wait_for_function("() => document.querySelectorAll('[data-step]').length === 2")
@@ -245,8 +252,22 @@ def test_build_a_pipeline_from_the_palette(
         port_center(page, "make_numbers", "out", "numbers"),
         port_center(page, "sum_numbers", "in", "numbers"),
     )
-    page.wait_for_selector(
-        '[data-edge="make_numbers.numbers->sum_numbers.numbers"]', state="attached"
+    edge = '[data-edge="make_numbers.numbers->sum_numbers.numbers"]'
+    page.wait_for_selector(edge, state="attached")
+    return edge
+
+
+def test_build_a_pipeline_from_the_palette(
+    page: Any, serve: Any, tmp_path: Path, shots: Path
+) -> None:
+    write_modules(tmp_path / "modules")
+    server = serve(["ui"], tmp_path)
+    page.goto(server.url)
+    page.wait_for_selector("#palette [data-module]")
+    build_two_steps(
+        page,
+        '#palette [data-module$="make_numbers.yml"]',
+        '#palette [data-module$="sum_numbers.yml"]',
     )
     # A wrong connection is refused with the reason: a model is not a folder of numbers.
     click_step(page, "make_numbers")
@@ -265,6 +286,59 @@ def test_build_a_pipeline_from_the_palette(
     assert result.returncode == 0, result.stderr
     total = json.loads(result.stdout)["steps"]["sum_numbers"]["outputs"]["total"]
     assert Path(total, "total.txt").read_text() == "28"
+
+
+def run_saved(folder: Path, *args: str) -> str:
+    """`runner pipeline run two.yml --json ARGS` on the saved file: the sum it computed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "runner", "pipeline", "run", "two.yml", "--json", *args],
+        cwd=folder, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    total = json.loads(result.stdout)["steps"]["sum_numbers"]["outputs"]["total"]
+    return Path(total, "total.txt").read_text()
+
+
+def test_a_registered_version_from_the_palette(
+    page: Any, serve: Any, tmp_path: Path, shots: Path
+) -> None:
+    """make_numbers 0.1.0 (the default) and 0.2.0 (counts from 11) in a registry of the test's
+    own; the page offers both under one item, the default preselected."""
+    registry = tmp_path / "registry"
+    for spec in write_versions(tmp_path / "versions").values():
+        register(spec, registry)
+    ws = tmp_path / "ws"
+    write_modules(ws / "modules")
+    server = serve(["ui", "--registry", str(registry)], ws)
+    page.goto(server.url)
+    item = '#palette [data-origin="registry"][data-name="make_numbers"]'
+    page.wait_for_selector(item)
+    picker = page.locator(f"{item} select.version")
+    assert picker.input_value() == "azureml:make_numbers:0.1.0"
+    assert picker.locator("option").all_inner_texts() == ["0.1.0 (default)", "0.2.0"]
+    picker.select_option("azureml:make_numbers:0.2.0")
+    assert page.get_attribute(item, "data-module") == "azureml:make_numbers:0.2.0"
+    edge = build_two_steps(page, item, '#palette [data-module$="sum_numbers.yml"]')
+    page.fill("#save-path", "two.yml")
+    page.click("#save")
+    page.wait_for_function("() => document.body.dataset.saved === 'two.yml'")
+    saved = (ws / "two.yml").read_text()
+    assert "    component: azureml:make_numbers:0.2.0\n" in saved, saved
+    assert run_saved(ws, "--registry", str(registry)) == "65"  # 11 + ... + 15: 0.2.0 ran
+
+    # The saved step keeps its version in the panel; another one is written when picked.
+    click_step(page, "make_numbers")
+    assert page.input_value("#step-version") == "0.2.0"
+    page.select_option("#step-version", "0.1.0")
+    page.wait_for_function("() => document.body.dataset.dirty")
+    page.wait_for_selector(edge, state="attached")  # the same ports: the edge stays
+    page.screenshot(path=str(shots / "registered-version-picked.png"))
+    page.evaluate("() => { delete document.body.dataset.saved; }")
+    page.click("#save")
+    page.wait_for_function("() => document.body.dataset.saved === 'two.yml'")
+    saved = (ws / "two.yml").read_text()
+    assert "    component: azureml:make_numbers:0.1.0\n" in saved, saved
+    assert run_saved(ws, "--registry", str(registry)) == "15"
 
 
 def test_the_browser_is_refused_without_the_token(page: Any, sar: tuple[Server, Path]) -> None:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ui_support import REPO, write_modules
+from ui_support import REPO, edits_of, write_modules
 
 from runner.errors import UsageError
 from runner.pipeline.load import load_pipeline
@@ -24,21 +24,6 @@ def sar(tmp_path: Path) -> Path:
         REPO / "samples" / "sar", tmp_path / "sar", ignore=shutil.ignore_patterns("runs")
     )
     return tmp_path / "sar" / "pipeline.yml"
-
-
-def edits_of(path: Path) -> list[StepEdit]:
-    """The pipeline's steps as the page sends them back unchanged."""
-    from runner.pipeline.graph import pipeline_graph
-
-    graph = pipeline_graph(load_pipeline(path))
-    steps = []
-    for step in graph["steps"]:  # type: ignore[attr-defined]
-        inputs = dict(step["parameters"])
-        for port in step["ports"]["inputs"]:
-            if port["bound"] is not None:
-                inputs[port["name"]] = port["bound"]
-        steps.append(StepEdit(step["name"], Path(step["spec"]), inputs))
-    return steps
 
 
 def test_unchanged_save_keeps_the_file(sar: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from ui_support import write_modules
 
 from runner.spec.load import load_spec
-from runner.ui.palette import PaletteModule, add_module_source, palette
+from runner.ui.palette import PaletteModule, add_module_source, palette, palette_module
 
 
 def test_sources_and_order(tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_sources_and_order(tmp_path: Path) -> None:
     (tmp_path / "runs" / "copy.yml").write_text(modules["make_model"].read_text())
     (tmp_path / "notes.yml").write_text("just: yaml\n")
     (tmp_path / "p.yml").write_text("type: pipeline\njobs: {}\n")
-    found = palette([load_spec(modules["sum_numbers"])], tmp_path)
+    found = palette([palette_module(load_spec(modules["sum_numbers"]), "pipeline")], tmp_path)
     assert [(m.name, m.origin) for m in found] == [
         ("sum_numbers", "pipeline"),
         ("make_numbers", "folder"),

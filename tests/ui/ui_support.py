@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,3 +176,45 @@ def write_modules(folder: Path) -> dict[str, Path]:
         paths[name] = folder / f"{name}.yml"
         paths[name].write_text(text, encoding="utf-8")
     return paths
+
+
+def write_versions(folder: Path) -> dict[str, Path]:
+    """make_numbers 0.1.0 (1..count) and 0.2.0 (11..count+10), each in its own folder, to
+    register: the version a pipeline ran shows in its sum."""
+    paths = {}
+    for version, first in (("0.1.0", 1), ("0.2.0", 11)):
+        text = MAKE_NUMBERS.replace("version: 0.1.0", f"version: {version}")
+        text = text.replace("range(1, n + 1)", f"range({first}, n + {first})")
+        paths[version] = folder / version / "make_numbers.yml"
+        paths[version].parent.mkdir(parents=True, exist_ok=True)
+        paths[version].write_text(text, encoding="utf-8")
+    return paths
+
+
+def register(spec: Path, registry: Path, *more: str) -> None:
+    """`runner module register SPEC --registry DIR` (a real child process)."""
+    argv = [sys.executable, "-m", "runner", "module", "register", str(spec)]
+    done = subprocess.run(
+        [*argv, "--registry", str(registry), *more], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def edits_of(path: Path, registry: Path | None = None) -> list[Any]:
+    """The pipeline's steps as the page sends them back unchanged (a registered step by its
+    reference, as the page names it)."""
+    from runner.pipeline.graph import pipeline_graph, reference_text
+    from runner.pipeline.load import load_pipeline
+    from runner.ui.edit import StepEdit
+
+    graph = pipeline_graph(load_pipeline(path, registry=registry))
+    steps = []
+    for step in graph["steps"]:  # type: ignore[attr-defined]
+        inputs = dict(step["parameters"])
+        for port in step["ports"]["inputs"]:
+            if port["bound"] is not None:
+                inputs[port["name"]] = port["bound"]
+        registered = step["registered"]
+        component = reference_text(**registered) if registered else ""
+        steps.append(StepEdit(step["name"], Path(step["spec"]), inputs, component))
+    return steps

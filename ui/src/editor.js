@@ -4,7 +4,7 @@
 import { get, post } from "./api.js";
 import { drawGraph, toGraph } from "./graph.js";
 import { split } from "./layout.js";
-import { $, h, notice, state } from "./state.js";
+import { $, h, notice, registeredId, state } from "./state.js";
 
 export async function moduleInterface(spec) {
   if (!state.interfaces.has(spec)) state.interfaces.set(spec, get("/api/module", { id: spec }));
@@ -20,7 +20,9 @@ function changed({ relayout = true } = {}) {
 // ---- the palette -------------------------------------------------------------------------
 
 export async function loadPalette() {
-  const { modules } = await get("/api/modules");
+  const { modules, problems } = await get("/api/modules");
+  state.palette = modules;
+  if (problems.length) notice(`palette: ${problems.join("\n")}`, "refused", 0);
   const groups = new Map();
   for (const module of modules) {
     const key = `${module.origin}\u0000${module.name}`;
@@ -29,7 +31,7 @@ export async function loadPalette() {
   }
   const list = $("#palette-list");
   list.replaceChildren();
-  const titles = { pipeline: "In this pipeline", folder: "In this folder" };
+  const titles = { pipeline: "In this pipeline", folder: "In this folder", registry: "Registered" };
   let origin = null;
   for (const [key, versions] of groups) {
     const first = versions[0];
@@ -37,11 +39,19 @@ export async function loadPalette() {
       origin = first.origin;
       list.append(h("h4", {}, titles[origin] || origin));
     }
-    const item = h("div", { class: "module", draggable: "true", "data-module": first.id, "data-name": first.name, title: first.path },
-      first.display_name, h("small", {}, `${first.name} ${first.version}`));
-    if (versions.length > 1) {
-      const picker = h("select", { class: "version", onchange: () => { item.dataset.module = picker.value; } },
-        versions.map((v) => h("option", { value: v.id }, v.version || v.path)));
+    // A registered module's default version is preselected (else its newest on offer).
+    const chosen = versions.find((v) => v.default) || (first.registered ? versions[versions.length - 1] : first);
+    const label = h("small", {}, `${first.name} ${chosen.version}`);
+    const item = h("div", { class: "module", draggable: "true", "data-module": chosen.id, "data-name": first.name, "data-origin": first.origin, title: chosen.path },
+      first.display_name, label);
+    if (versions.length > 1 || first.origin === "registry") {
+      const picker = h("select", { class: "version", title: "the version a new step runs", onchange: () => {
+        const picked = versions.find((v) => v.id === picker.value);
+        item.dataset.module = picked.id;
+        item.title = picked.path;
+        label.textContent = `${first.name} ${picked.version}`;
+      } }, versions.map((v) => h("option", { value: v.id }, `${v.version || v.path}${v.default ? " (default)" : ""}`)));
+      picker.value = chosen.id;
       item.append(picker);
     }
     item.addEventListener("dragstart", (event) => {
@@ -84,20 +94,62 @@ export async function addStep(id) {
     return notice(error.message);
   }
   const name = uniqueName(iface.name.split(/[/.]/).pop());
-  state.model.steps.push({
-    name,
+  state.model.steps.push({ name, component: null, ...moduleFields(id, iface), parameters: {} });
+  changed();
+  window.runnerPage.select(name);
+}
+
+function moduleFields(id, iface) {
+  return {
     spec: id,
-    component: null,
+    registered: iface.registered,
     module: `${iface.name}:${iface.version}`,
     display_name: iface.display_name || iface.name,
     ports: {
       inputs: iface.inputs.filter((i) => i.kind === "port").map((p) => ({ name: p.python_name, types: p.types, optional: p.optional, file: p.file, bound: null })),
       outputs: iface.outputs.map((o) => ({ name: o.python_name, types: o.types, file: o.kind === "file" })),
     },
-    parameters: {},
+  };
+}
+
+// Another version of a registered step's module: its bound inputs, parameters and edges stay
+// where the new version still has the port or parameter; the others go.
+export async function changeVersion(step, version) {
+  let iface;
+  const id = registeredId({ name: step.registered.name, version });
+  try {
+    iface = await moduleInterface(id);
+  } catch (error) {
+    return notice(error.message);
+  }
+  const before = new Map(step.ports.inputs.map((p) => [p.name, p.bound]));
+  Object.assign(step, moduleFields(id, iface));
+  for (const port of step.ports.inputs) port.bound = before.get(port.name) ?? null;
+  const has = (side, port) => step.ports[side].some((p) => p.name === port);
+  state.model.edges = state.model.edges.filter((edge) => {
+    const [source, output] = split(edge.from);
+    const [target, input] = split(edge.to);
+    return (source !== step.name || has("outputs", output)) && (target !== step.name || has("inputs", input));
   });
+  const parameters = new Set(iface.inputs.filter((i) => i.kind === "parameter").map((i) => i.python_name));
+  for (const key of Object.keys(step.parameters)) if (!parameters.has(key)) delete step.parameters[key];
+  notice(`${step.name} now runs ${step.registered.name} ${version}: save to write it`, "ok", 4);
   changed();
-  window.runnerPage.select(name);
+  window.runnerPage.refreshPanel();
+}
+
+// The panel's picker of a registered step's version: the versions the palette offers (enabled
+// ones), and the step's own even when it is not offered (disabled since).
+export function versionPicker(step) {
+  if (!step.registered) return null;
+  const { name, version } = step.registered;
+  const offered = state.palette.filter((m) => m.origin === "registry" && m.name.toLowerCase() === name.toLowerCase());
+  const options = offered.map((m) => h("option", { value: m.version }, `${m.version}${m.default ? " (default)" : ""}`));
+  if (!offered.some((m) => m.version === version)) options.push(h("option", { value: version }, `${version} (not offered: disabled or not registered here)`));
+  const picker = h("select", { id: "step-version", title: "the registered version this step runs" }, options);
+  picker.value = version;
+  picker.addEventListener("change", () => changeVersion(step, picker.value));
+  return h("div", { class: "version-row" }, h("label", { for: "step-version" }, `${name} version `), picker);
 }
 
 export function removeStep(name) {

@@ -3,7 +3,7 @@ import { get, post, stream } from "./api.js";
 import { loadPalette, initEditing, saveBody } from "./editor.js";
 import { drawGraph, initCanvas, paintStatuses, select } from "./graph.js";
 import { closeStep, showStep } from "./panel.js";
-import { $, h, notice, runCommand, state } from "./state.js";
+import { $, h, notice, registeredId, runCommand, state } from "./state.js";
 
 let liveSource = null;
 let jobTimer = null;
@@ -13,6 +13,7 @@ async function start() {
   initEditing();
   wireButtons();
   const session = await get("/api/session");
+  state.registry = session.registry;
   const wanted = new URLSearchParams(location.search).get("p");
   fillPipelines(session.pipelines, wanted || session.pipelines[0] || null);
   loadPalette().catch((error) => notice(`palette: ${error.message}`));
@@ -35,6 +36,8 @@ async function openPipeline(id) {
   delete document.body.dataset.dirty;
   $("#save-path").hidden = true;
   const graph = await get("/api/graph", { p: id });
+  // A registered step is its version, not the checkout its spec was loaded from.
+  for (const step of graph.steps) if (step.registered) step.spec = registeredId(step.registered);
   state.model = { steps: graph.steps, edges: graph.edges };
   state.problems = graph.problems;
   state.graph = graph;

@@ -1,7 +1,7 @@
 // The step panel (#step-detail): status, buttons with their commands, the parameter form,
 // bound inputs, outputs, cache key, why it ran or came from the cache, and the live log.
 import { fileUrl, get, stream } from "./api.js";
-import { moduleInterface, parameterForm, portRows, removeStep } from "./editor.js";
+import { moduleInterface, parameterForm, portRows, removeStep, versionPicker } from "./editor.js";
 import { fit } from "./graph.js";
 import { $, h, quote, runCommand, state, stepStatus } from "./state.js";
 
@@ -46,6 +46,7 @@ export async function showStep(name, force = false) {
   $("#detail-head").replaceChildren(...[
     h("h2", {}, name),
     h("div", {}, h("span", { class: "status", "data-status": status }, info ? info.state : "pending"), " ", h("small", {}, step.module || "")),
+    versionPicker(step),
     actions(name),
     info && info.message ? h("p", { class: "message" }, info.message) : null,
   ].filter(Boolean));

@@ -7,8 +7,13 @@ export const state = {
   pinnedRun: "", // "" follows the latest run
   selected: null,
   dirty: false,
-  interfaces: new Map(), // spec path -> the module's interface (runner show --json)
+  interfaces: new Map(), // module id -> the module's interface (runner show --json)
+  palette: [], // the modules on offer, as /api/modules lists them
+  registry: null, // the server's --registry, repeated in the commands the page shows
 };
+
+// How the page (and a saved pipeline) names a registered version: its id in the palette.
+export const registeredId = ({ name, version }) => `azureml:${name}:${version}`;
 
 export const $ = (selector) => document.querySelector(selector);
 
@@ -44,5 +49,6 @@ export function quote(word) {
 }
 
 export function runCommand(extra = []) {
-  return ["runner", "pipeline", "run", state.pipeline || "PIPELINE", ...extra].map(quote).join(" ");
+  const registry = state.registry ? ["--registry", state.registry] : [];
+  return ["runner", "pipeline", "run", state.pipeline || "PIPELINE", ...extra, ...registry].map(quote).join(" ");
 }
