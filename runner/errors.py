@@ -31,6 +31,12 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     return f"{text[:limit]}... ({len(text):,} characters)"
 
 
+def shown(text: str) -> str:
+    """`text` as it is where a message shows it bare (a program, a module's identity), unless it
+    is too long: then as `quote` cuts it."""
+    return text if len(text) <= QUOTE_LIMIT else quote(text)
+
+
 class RunnerError(Exception):
     """A failure explained to the user: a message and an optional hint on how to fix it."""
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -110,3 +112,57 @@ def test_pipeline_values_are_quoted_bounded(
     assert len(err) + len(out) < BOUND
     if out:
         json.loads(out)
+
+
+# A 30 MB value in one field of a real spec file, through real `runner validate` and `runner
+# run` processes: whatever the outcome, what they print stays bounded.
+END_TO_END = {
+    "input type": (
+        "data: {type: uri_folder, optional: true}",
+        "data: {type: HUGE, optional: true}",
+        0,
+        "(30,000,000 characters)",
+    ),
+    "code": ("command:", "code: HUGE\ncommand:", 2, "(30,000,000 characters) not found"),
+    "enum default": (
+        "mode: {type: string, default: fast, enum: [fast, slow]}",
+        "mode: {type: string, default: HUGE, enum: [fast, slow]}",
+        2,
+        "(30,000,000 characters) is not one of the options: fast, slow",
+    ),
+    # A command is scanned a character at a time (30 MB: about 20 s): a shorter value will do.
+    "program": ('command: python -c "print(1)"', "command: LONG", 0, ""),
+    "name": ("name: bounded", "name: HUGE", 0, "(30,000,002 characters))"),
+    "version": ("version: 1", "version: HUGE", 0, "(30,000,008 characters))"),
+}
+
+
+@pytest.mark.parametrize("field", list(END_TO_END))
+def test_a_huge_spec_value_gives_bounded_messages_end_to_end(tmp_path: Path, field: str) -> None:
+    old, new, validated, said = END_TO_END[field]
+    assert old in SPEC
+    spec = tmp_path / "module.yaml"
+    value = new.replace("HUGE", HUGE).replace("LONG", "y" * 100_000)
+    spec.write_text(SPEC.replace(old, value), encoding="utf-8")
+    done = {}
+    for argv in (["validate", str(spec)], ["run", str(spec), "--json"]):
+        done[argv[0]] = found = subprocess.run(
+            [sys.executable, "-m", "runner", *argv],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        printed = found.stdout + found.stderr
+        assert len(printed) < BOUND, printed[:BOUND]
+        assert "Traceback" not in printed and "internal error" not in printed, printed
+    validate, run = done["validate"], done["run"]
+    assert validate.returncode == validated, validate.stderr
+    assert said in validate.stdout + validate.stderr
+    if validated != 0:
+        assert run.returncode == 2 and said in run.stderr, run.stderr
+    elif run.returncode != 2:  # it ran (and maybe failed), rather than refusing an input
+        result = json.loads(run.stdout)
+        assert result["status"] in ("succeeded", "failed"), run.stdout
+        if field == "program":
+            assert result["message"].endswith("...' (100,000 characters): File name too long")

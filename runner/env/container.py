@@ -35,6 +35,7 @@ from docker.types import DeviceRequest, Mount
 
 from runner.env.container_watch import POLL, Pump, Waiter, wait_until
 from runner.env.docker_engine import DEFAULT_HOST, engine_client, engine_errors
+from runner.errors import shown
 from runner.process.local import Outcome, check_invocation
 from runner.process.logfile import LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals, Terminated
@@ -252,7 +253,7 @@ class _ContainerRun:
         match = _INIT_FATAL.search(pump.stderr_head.decode("utf-8", errors="replace"))
         if match is None:
             return None
-        program, reason = match.group(1), match.group(2).strip()
+        program, reason = shown(match.group(1)), match.group(2).strip()
         if reason == "No such file or directory":
             return f"command not found: {program}"
         if reason == "Permission denied":

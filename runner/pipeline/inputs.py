@@ -101,7 +101,9 @@ def _declared_type(ctx: Context, node: Node) -> str:
         return _ALIASES[written.lower()]
     if written.lower() not in {t.lower() for t in DATA_TYPES}:
         known = ", ".join((*PRIMITIVE_TYPES, *DATA_TYPES))
-        ctx.warn(type_node, f"unknown type '{written}' is read as a data input (known: {known})")
+        ctx.warn(
+            type_node, f"unknown type {quote(written)} is read as a data input (known: {known})"
+        )
     return written
 
 

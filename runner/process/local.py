@@ -37,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol, TextIO
 
+from runner.errors import shown
 from runner.process.contain import CONTAINMENT, Tree
 from runner.process.logfile import LineSplitter, LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals
@@ -259,7 +260,7 @@ class _Execution:
 
     def _start_error(self, error: OSError | ValueError) -> str:
         cwd = str(self.inv.cwd)
-        program = self.inv.argv[0]
+        program = shown(self.inv.argv[0])
         if isinstance(error, ValueError):
             # e.g. an embedded NUL byte: no argv element can carry one.
             return f"cannot start {program}: {error}"

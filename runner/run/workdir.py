@@ -64,9 +64,13 @@ def default_runs_root(environ: Mapping[str, str], cwd: Path) -> Path:
     return Path(configured).expanduser().resolve() if configured else cwd / "runs"
 
 
+RUN_NAME_LIMIT = 64  # characters of a module's name kept in its run folders' names
+
+
 def new_run_name(name: str, now: datetime) -> str:
     """`<name>-<time>-<random>`, the name made safe for a folder (module names are free text)."""
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.lower()).strip("_.")
+    slug = slug[:RUN_NAME_LIMIT].rstrip("_.")  # a folder name has at most 255 bytes
     stamp = now.strftime("%Y%m%d-%H%M%S")
     return f"{slug or 'run'}-{stamp}-{os.urandom(3).hex()}"
 

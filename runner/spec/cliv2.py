@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from runner.errors import quote
 from runner.spec.command import parse_command_string
 from runner.spec.common import (
     Context,
@@ -112,7 +113,7 @@ def _name(root: Node) -> str:
     if not _NAME.fullmatch(name):
         suggestion = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
         raise node.error(
-            f"invalid name {name!r}: a CLI v2 component name starts with a lowercase letter"
+            f"invalid name {quote(name)}: a CLI v2 component name starts with a lowercase letter"
             " followed by lowercase letters, digits or '_'",
             f"for example '{suggestion}'" if _NAME.fullmatch(suggestion) else None,
         )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from runner.errors import Location, SpecError
+from runner.errors import QUOTE_LIMIT, Location, SpecError, quote
 from runner.spec.common import Context, absolute, present
 from runner.spec.model import CodeSpec, CondaDependencies, Include
 from runner.spec.source import Node, load_document
@@ -25,12 +25,12 @@ def local_path(node: Node, base: Path, what: str) -> Path:
         raise node.expected(f"a path to {what}")
     if is_remote(written):
         raise node.error(
-            f"{what} must be a local path, found {written!r}",
+            f"{what} must be a local path, found {quote(written)}",
             "only local files can be used when running locally",
         )
     path = absolute(base, written)
-    if not path.exists():
-        raise node.error(f"{what} {written!r} not found (looked for {path})")
+    if not _present(path, Path.exists):
+        raise node.error(f"{what} {quote(written)} not found{_looked(written, str(path))}")
     return path
 
 
@@ -41,10 +41,23 @@ def first_existing(node: Node, bases: Sequence[Path], what: str) -> Path:
         raise node.expected(f"a path to {what}")
     tried = [absolute(base, written) for base in dict.fromkeys(bases)]
     for path in tried:
-        if path.is_file():
+        if _present(path, Path.is_file):
             return path
     looked = " or ".join(str(path) for path in tried)
-    raise node.error(f"{what} {written!r} not found (looked for {looked})")
+    raise node.error(f"{what} {quote(written)} not found{_looked(written, looked)}")
+
+
+def _present(path: Path, test: Callable[[Path], bool]) -> bool:
+    """`test(path)`; a name the file system refuses (too long) is simply not there."""
+    try:
+        return test(path)
+    except OSError:
+        return False
+
+
+def _looked(written: str, places: str) -> str:
+    """Where a path was looked for, unless it is as long as a value too long to quote whole."""
+    return f" (looked for {places})" if len(written) <= QUOTE_LIMIT else ""
 
 
 # ---- conda and pip ------------------------------------------------------------------------
