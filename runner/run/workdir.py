@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runner.bind.bindings import Bindings
 from runner.errors import BindingError, StorageError
-from runner.files import PRIVATE, RUNS_MARKER, make_folder, storage_problem
+from runner.files import PRIVATE, RUNS_MARKER, make_folder, modes_of, storage_problem
 from runner.run.childenv import EnvOverrides
 from runner.spec.model import OutputPort
 from runner.struct import Struct
@@ -95,8 +95,10 @@ def create_run_dir(workdir: Path | None, runs_root: Path, module_name: str) -> R
     run_dir = RunDir(root)
     run_dir.outputs.mkdir()
     run_dir.internal.mkdir()
-    # Made now with its mode: whoever writes the log later appends to it.
-    os.close(os.open(run_dir.log, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, PRIVATE.file))
+    # Made now with its mode (whatever the umask): whoever writes the log later appends to it.
+    fd = os.open(run_dir.log, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, PRIVATE.file)
+    os.fchmod(fd, modes_of(root).file)
+    os.close(fd)
     return run_dir
 
 

@@ -177,3 +177,16 @@ def test_a_registry_on_a_read_only_mount_serves_its_modules(spec: Path, tmp_path
         assert (ran.output() / "said.txt").read_text() == "hi"
         listed = runner("module", "list", "--registry", str(view), cwd=tmp_path)
         assert listed.code == 0, listed.stderr
+        pipeline = tmp_path / "registered.yml"
+        pipeline.write_text(
+            "type: pipeline\njobs:\n  only:\n    type: command\n"
+            "    component: azureml:writer\n    inputs: {text: piped}\n",
+            encoding="utf-8",
+        )
+        piped = runner(
+            "pipeline", "run", str(pipeline), "--registry", str(view),
+            "--cache-dir", str(tmp_path / "cache"), cwd=tmp_path,
+        )  # fmt: skip
+        assert piped.code == 0 and piped.result["status"] == "succeeded", piped.stderr
+        refused = runner("module", "register", str(spec), "--registry", str(view), cwd=tmp_path)
+        assert refused.code == 2 and "is not writable" in refused.stderr, refused.stderr
