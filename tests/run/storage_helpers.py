@@ -55,6 +55,24 @@ def write_module(folder: Path) -> Path:
     return spec
 
 
+# A pipeline of one step running the module of `write_module` (in ./module beside it).
+PIPELINE = """\
+type: pipeline
+jobs:
+  only:
+    type: command
+    component: ./module/writer.yml
+    inputs: {text: TEXT, size: SIZE}
+"""
+
+
+def write_pipeline(folder: Path, text: str, size: int = 0) -> Path:
+    pipeline = folder / "pipeline.yml"
+    body = PIPELINE.replace("TEXT", text).replace("SIZE", str(size))
+    pipeline.write_text(body, encoding="utf-8")
+    return pipeline
+
+
 class Ran(Struct):
     code: int
     result: Mapping[str, object]  # the --json object ({} when none was printed)

@@ -5,12 +5,11 @@ much was needed, and nothing partial is left in the store. Real small tmpfs moun
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
 from mounts import small_disk
-from storage_helpers import Ran, runner, write_module
+from storage_helpers import Ran, runner, write_module, write_pipeline
 
 from runner.files import RUNS_MARKER
 
@@ -95,24 +94,8 @@ def test_a_full_runs_disk_still_reports_the_run(spec: Path, tmp_path: Path) -> N
         ).stat().st_size
 
 
-PIPELINE = """\
-type: pipeline
-jobs:
-  only:
-    type: command
-    component: ./module/writer.yml
-    inputs: {text: filler, size: SIZE}
-"""
-
-
-def write_pipeline(tmp_path: Path, size: int) -> Path:
-    pipeline = tmp_path / "pipeline.yml"
-    pipeline.write_text(textwrap.dedent(PIPELINE).replace("SIZE", str(size)), encoding="utf-8")
-    return pipeline
-
-
 def test_a_pipeline_on_a_full_runs_disk_still_reports_its_steps(spec: Path, tmp_path: Path) -> None:
-    pipeline = write_pipeline(tmp_path, -1)
+    pipeline = write_pipeline(tmp_path, "filler", -1)
     with small_disk(tmp_path / "disk", "1m") as disk:
         ran = runner(
             "pipeline", "run", str(pipeline), "--cache-dir", str(tmp_path / "cache"),
@@ -136,7 +119,7 @@ def test_a_pipeline_on_a_full_runs_disk_still_reports_its_steps(spec: Path, tmp_
 
 
 def test_a_pipeline_on_a_full_cache_disk_reports_its_steps(spec: Path, tmp_path: Path) -> None:
-    pipeline = write_pipeline(tmp_path, 2 * MIB)
+    pipeline = write_pipeline(tmp_path, "filler", 2 * MIB)
     with small_disk(tmp_path / "disk", "1m") as disk:
         cache = disk / "cache"
         ran = runner(
@@ -168,7 +151,7 @@ def fill(disk: Path) -> None:
 def test_a_runs_disk_full_before_the_run_is_said_and_leaves_no_run(
     spec: Path, tmp_path: Path, kind: str
 ) -> None:
-    target = str(spec) if kind == "run" else str(write_pipeline(tmp_path, 0))
+    target = str(spec) if kind == "run" else str(write_pipeline(tmp_path, "filler"))
     command = ["run", target, "-i", "text=x"] if kind == "run" else ["pipeline", "run", target]
     with small_disk(tmp_path / "disk", "1m") as disk:
         runs, fresh = disk / "runs", disk / "fresh"

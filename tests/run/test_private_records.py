@@ -6,20 +6,10 @@ mode of that folder."""
 from __future__ import annotations
 
 import stat
-import textwrap
 from pathlib import Path
 
 import pytest
-from storage_helpers import runner, write_module
-
-PIPELINE = """\
-type: pipeline
-jobs:
-  only:
-    type: command
-    component: ./module/writer.yml
-    inputs: {text: piped}
-"""
+from storage_helpers import runner, write_module, write_pipeline
 
 
 def modes(root: Path) -> dict[Path, int]:
@@ -30,12 +20,12 @@ def run_all(tmp_path: Path, cache: Path, umask: int) -> Path:
     """A miss, a hit and a pipeline run, all under `umask`; returns the runs folder."""
     spec = write_module(tmp_path / "module")
     runs = tmp_path / "runs"
-    (tmp_path / "pipeline.yml").write_text(textwrap.dedent(PIPELINE), encoding="utf-8")
+    pipeline = write_pipeline(tmp_path, "piped")
     flags = ["--cache-dir", str(cache), "--runs-dir", str(runs)]
     for argv in (
         ["run", str(spec), "-i", "text=secret", *flags],
         ["run", str(spec), "-i", "text=secret", *flags],
-        ["pipeline", "run", str(tmp_path / "pipeline.yml"), *flags],
+        ["pipeline", "run", str(pipeline), *flags],
     ):
         ran = runner(*argv, cwd=tmp_path, umask=umask)
         assert ran.code == 0, ran.stderr
