@@ -53,7 +53,7 @@ def record_last_run(cache_root: Path, spec: ModuleSpec, parts: KeyParts, status:
     try:
         _record(cache_root, spec, parts, status)
     except OSError as exc:
-        problem = storage_problem(exc, cache_root, f"the cache folder {cache_root}")
+        problem = storage_problem(exc, cache_root, f"the cache folder {cache_root.absolute()}")
         if problem is None:
             raise
         return f"this run was not recorded for `runner explain`: {problem}"

@@ -173,3 +173,24 @@ def test_a_runs_disk_full_before_the_run_is_said_and_leaves_no_run(
             f"error: cannot create the runs folder {fresh}: the disk holding {fresh} is full"
             " (0 B free)\n  hint: free some space, or use another folder"
         ) in ran.stderr
+
+
+def test_runs_and_cache_on_one_full_disk(spec: Path, tmp_path: Path) -> None:
+    """Outputs hardlinked into the store need no space, the entry's records do: the entry is
+    not made, and what was linked is only unreferenced objects, which `cache gc` removes."""
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        ran = runner(
+            "run", str(spec), "-i", "text=filler", "-i", "size=-1",
+            "--cache-dir", "disk/cache", "--runs-dir", "disk/runs", cwd=tmp_path,
+        )  # fmt: skip
+        assert ran.code == 0 and ran.result["status"] == "succeeded", ran.stderr
+        cache = disk / "cache"
+        full = f"the disk holding the cache folder {cache} is full (0 B free)"
+        assert f"the result was not stored in the cache: {full}; storing" in "\n".join(ran.notes)
+        assert f"this run was not recorded for `runner explain`: {full}" in ran.notes
+        assert (ran.output() / "said.txt").read_text() == "filler"
+        assert not [p for p in (cache / "entries").rglob("*") if p.is_file()]
+        gc = runner("cache", "gc", "--cache-dir", str(cache), cwd=tmp_path)
+        assert gc.code == 0, gc.stderr
+        assert stored_files(cache) == []
+        assert (ran.output() / "said.txt").read_text() == "filler"  # the run's own link stays
