@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from runner.cache.location import default_cache_root
 from runner.cli.common import (
     add_cache_flags,
     add_env_flags,
@@ -18,7 +17,7 @@ from runner.cli.common import (
     environment_options,
     pairs,
 )
-from runner.cli.notes import print_notes
+from runner.cli.notes import notes_cache, print_notes
 from runner.cli.output import emit_json
 from runner.cli.parser import action, actions, add_json, add_quiet, describe
 from runner.cli.pipeline_show import pipeline_text
@@ -184,7 +183,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         display=display,
     )
     notes = [note for step in result.steps.values() for note in step.notes]
-    print_notes([*notes, *result.notes], stderr, args.cache_dir or default_cache_root(os.environ))
+    print_notes([*notes, *result.notes], stderr, notes_cache(args))
     if args.json:
         emit_json(stdout, result.to_json())
     else:

@@ -122,6 +122,16 @@ def test_a_writable_cache_used_read_only_on_purpose(
     assert miss.notes == [
         f"the result was not stored in the cache: the cache folder {filled} is used read-only"
     ]
+    # A note said once per spec is said every time: no marker is kept to remember it.
+    imaged = spec.with_name("imaged.yml")
+    imaged.write_text(spec.read_text() + "environment: {image: python:3.11-slim}\n")
+    for _ in range(2):
+        noted = runner(
+            "run", str(imaged), "-i", "text=imaged", "--cache-dir", str(filled), *flag,
+            cwd=tmp_path, env=env,
+        )  # fmt: skip
+        assert noted.code == 0, noted.stderr
+        assert "names the image python:3.11-slim, which a host run does not use" in noted.stderr
     # Nothing written: no entry, no last-used time, no memo row, no history, no lock. (A
     # reader of the memo shares SQLite's -shm index, which SQLite makes if it is missing.)
     after = tree_state(filled)
