@@ -12,6 +12,30 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
+# How much of a user's value a message quotes: enough to recognise it, never a whole 30 MB blob.
+QUOTE_LIMIT = 80
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A value given by a user (a spec field, a flag, a parameter) as a message quotes it:
+    repr-quoted (so a newline or a space at an end is visible) and cut after `limit`
+    characters, saying how long it was. Every message that echoes a user's value uses this."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        head = repr(value[:limit])
+        return f"{head[:-1]}...{head[-1]} ({len(value):,} characters)"
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def shown(text: str) -> str:
+    """`text` as it is where a message shows it bare (a program, a module's identity), unless it
+    is too long: then as `quote` cuts it."""
+    return text if len(text) <= QUOTE_LIMIT else quote(text)
+
 
 class RunnerError(Exception):
     """A failure explained to the user: a message and an optional hint on how to fix it."""
@@ -92,6 +116,13 @@ class PipelineError(RunnerError):
     ) -> None:
         super().__init__(message, hint)
         self.problems = problems or (message,)
+
+
+class StorageError(RunnerError):
+    """A write the storage refused (a full disk, a read-only folder) before a module ran or
+    while a cached result was placed: exit 1, as for a failure of the run itself."""
+
+    exit_code = EXIT_MODULE_FAILED
 
 
 class InterruptedRun(RunnerError):

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from runner.bind.coerce import Named, coerce, label, normalise_default
 from runner.bind.ports import bind_outputs, bind_ports
-from runner.errors import BindingError
+from runner.errors import QUOTE_LIMIT, BindingError, quote
 from runner.spec.model import Enabler, Input, ModuleSpec, Parameter, ParamValue
 from runner.struct import Struct, field
 
@@ -84,7 +84,8 @@ def _resolve_names(
             raise _unknown_name(key, items, noun, elsewhere.get(key))
         if item.name in written_as:
             raise BindingError(
-                f"{noun} {label(item)} is given twice: as {written_as[item.name]!r} and as {key!r}",
+                f"{noun} {label(item)} is given twice: as {quote(written_as[item.name])}"
+                f" and as {quote(key)}",
                 "give it once, by either name",
             )
         written_as[item.name] = key
@@ -97,15 +98,18 @@ def _unknown_name(
     key: str, items: Sequence[Named], noun: str, elsewhere: str | None
 ) -> BindingError:
     if not items:
-        return BindingError(f"unknown {noun} {key!r}: the module has no {noun}s", elsewhere)
+        return BindingError(f"unknown {noun} {quote(key)}: the module has no {noun}s", elsewhere)
     known = ", ".join(label(item) for item in items)
-    message = f"unknown {noun} {key!r}; known {noun}s: {known}"
+    message = f"unknown {noun} {quote(key)}; known {noun}s: {known}"
     if elsewhere is not None:
         return BindingError(message, elsewhere)
     candidates = {n.lower(): n for item in items for n in (item.python_name, item.name)}
     import difflib  # here: about 1 ms to import, for error messages only
 
-    close = difflib.get_close_matches(key.lower(), list(candidates), n=1)
+    # A name longer than any message quotes is no typo, and difflib would take seconds on it.
+    close = []
+    if len(key) <= QUOTE_LIMIT:
+        close = difflib.get_close_matches(key.lower(), list(candidates), n=1)
     return BindingError(message, f"did you mean {candidates[close[0]]!r}?" if close else None)
 
 
@@ -180,7 +184,7 @@ def _disabled_error(
     if parent is not None and not _is_enabled(spec, parent, values):
         state = f"{parent_label} is itself not in use"
     elif parent is not None and parent.name in values:
-        state = f"it is {str(values[parent.name])!r}"
+        state = f"it is {quote(str(values[parent.name]))}"
     else:
         state = f"{parent_label} has no value"
     setting = shlex.quote(f"{parent_flag}={enabler.option}")

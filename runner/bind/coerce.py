@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from typing import Protocol
 
-from runner.errors import BindingError
+from runner.errors import QUOTE_LIMIT, BindingError, quote
 from runner.spec.model import Parameter, ParamType, ParamValue
 
 
@@ -43,7 +43,7 @@ def coerce(param: Parameter, raw: object) -> ParamValue:
 
 
 def _bad_value(param: Parameter, expected: str, raw: object) -> BindingError:
-    return BindingError(f"parameter {label(param)}: expected {expected}, got {raw!r}")
+    return BindingError(f"parameter {label(param)}: expected {expected}, got {quote(raw)}")
 
 
 def _to_integer(param: Parameter, raw: object) -> ParamValue:
@@ -101,9 +101,10 @@ def _to_enum(param: Parameter, raw: object) -> ParamValue:
     shown = ", ".join(repr(option) for option in options)
     import difflib  # here: about 1 ms to import, for error messages only
 
-    close = difflib.get_close_matches(text, options, n=1)
+    # A value longer than any message quotes is no typo, and difflib would take seconds on it.
+    close = difflib.get_close_matches(text, options, n=1) if len(text) <= QUOTE_LIMIT else []
     raise BindingError(
-        f"parameter {label(param)}: {text!r} is not one of {shown}",
+        f"parameter {label(param)}: {quote(text)} is not one of {shown}",
         f"did you mean {close[0]!r}?" if close else None,
     )
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from runner.bind.coerce import label
-from runner.errors import BindingError
+from runner.errors import BindingError, quote
 from runner.spec.model import InputPort, ModuleSpec, OutputPort
 
 
@@ -31,7 +31,7 @@ def bind_ports(
 def _default_path(spec: ModuleSpec, port: InputPort, default: str) -> Path:
     if "://" in default or default.startswith("azureml:"):
         raise BindingError(
-            f"input {label(port)}: its default {default!r} is not a local path",
+            f"input {label(port)}: its default {quote(default)} is not a local path",
             f"give a local path: -i {port.python_name}=<path>",
         )
     return _port_path(spec, port, default, spec.source.parent, "default path")
@@ -39,7 +39,7 @@ def _default_path(spec: ModuleSpec, port: InputPort, default: str) -> Path:
 
 def _given_path(owner: str, raw: object) -> Path:
     if not isinstance(raw, (str, os.PathLike)) or not os.fsdecode(raw).strip():
-        raise BindingError(f"{owner}: expected a path, got {raw!r}")
+        raise BindingError(f"{owner}: expected a path, got {quote(raw)}")
     return Path(os.fsdecode(raw)).expanduser()
 
 

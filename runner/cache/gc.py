@@ -65,6 +65,7 @@ def collect(
 ) -> GcReport:
     """Drop entries unused for `older_than` seconds, then least recently used ones until the
     store holds at most `max_size` bytes; then unreferenced objects and stale tmp folders."""
+    store.require_writable("collect garbage")
     live = _sound_entries(store)
     due = _due(live, time.time(), max_size, older_than)
     removed = [reading.key for reading in due if store.discard(reading)]
@@ -196,7 +197,8 @@ def _listing(folder: Path) -> list[Path]:
 
 
 def verify(store: CacheStore) -> VerifyReport:
-    """Re-hash every object of every entry; remove entries with missing or corrupt objects."""
+    """Re-hash every object of every entry; remove entries with missing or corrupt objects
+    (a read-only store is only checked)."""
     checker = _ObjectChecker(store.layout.objects)
     damaged: list[tuple[Reading, str]] = []
     referenced: set[str] = set()
@@ -208,7 +210,7 @@ def verify(store: CacheStore) -> VerifyReport:
         else:
             referenced.update(_stamps(reading))
     removed = [reading.key for reading, _ in damaged if store.discard(reading)]
-    corrupt = checker.delete_corrupt()
+    corrupt = checker.delete_corrupt(really=store.read_only is None)
     orphans = [
         name
         for shard in _listing(store.layout.objects)
@@ -268,9 +270,9 @@ class _ObjectChecker:
             return f"object {name} is corrupt (its bytes do not match its digest)"
         return None
 
-    def delete_corrupt(self) -> list[str]:
+    def delete_corrupt(self, *, really: bool) -> list[str]:
         corrupt = [n for n, p in self.results.items() if p is not None and n in self._hashed]
-        for name in corrupt:
+        for name in corrupt if really else ():
             path = self.path(name)
             try:
                 # Not if a publisher has meanwhile replaced it with a sound copy.

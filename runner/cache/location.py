@@ -10,9 +10,12 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from runner.files import PRIVATE, Modes, make_folder, modes_of
 from runner.struct import Struct
 
 CACHE_DIR_VARIABLE = "RUNNER_CACHE_DIR"
+# Set (to anything but "" or "0") to use the cache read-only, as --cache-read-only does.
+READ_ONLY_VARIABLE = "RUNNER_CACHE_READ_ONLY"
 
 TAG_NAME = "CACHEDIR.TAG"
 # https://bford.info/cachedir/: backup and sync tools skip a folder holding this exact first line.
@@ -39,6 +42,10 @@ def default_cache_root(environ: Mapping[str, str]) -> Path:
     return _home(environ) / ".cache" / "runner"
 
 
+def read_only_requested(environ: Mapping[str, str]) -> bool:
+    return environ.get(READ_ONLY_VARIABLE, "") not in ("", "0")
+
+
 def _home(environ: Mapping[str, str]) -> Path:
     home = environ.get("HOME")
     return Path(home) if home else Path.home()
@@ -62,9 +69,11 @@ def check_key(key: str) -> str:
 
 
 class Layout(Struct):
-    """The paths of a store rooted at `root`; creating them is the store's job."""
+    """The paths of a store rooted at `root`, and the permissions of what is made in it
+    (`runner.files.Modes`: private unless the root is a shared, setgid folder)."""
 
     root: Path
+    modes: Modes = PRIVATE
 
     @property
     def tag(self) -> Path:
@@ -116,15 +125,41 @@ class Layout(Struct):
         """A fresh name under tmp/ (not created): unique across processes and hosts."""
         return self.tmp / f"{purpose}-{os.getpid()}-{os.urandom(8).hex()}"
 
-    def create(self, *, tagged: bool = True) -> None:
+    def create(self, *, tagged: bool = True) -> Layout:
+        """Make the store's folders; returns this layout with the root's modes. The root is
+        made private unless its parent is shared (setgid): then it is shared alike."""
+        make_folder(self.root, parents=True)
+        layout = Layout(self.root, modes_of(self.root))
         for folder in (self.objects, self.entries, self.locks, self.tmp):
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folder(folder, layout.modes)
         if tagged and not self.tag.exists():
-            _write_once(self.tag, TAG_TEXT)
+            _write_once(self.tag, TAG_TEXT, layout.modes.file)
+        return layout
+
+    def unwritable(self, name: str) -> str | None:
+        """Why this store (called `name`) cannot be written (a read-only mount, folders of
+        another user), or None when it can: checked when opening, before anything runs."""
+        for folder in (self.root, self.objects, self.entries, self.locks, self.tmp):
+            if not os.access(folder, os.W_OK):
+                where = name if folder == self.root else f"{folder} in {name}"
+                return f"{where} is not writable ({_why_not(folder)})"
+        return None
 
 
-def _write_once(path: Path, text: str) -> None:
+def _why_not(folder: Path) -> str:
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "a read-only file system"
+    except OSError:
+        return "it cannot be reached"
+    return "permission denied"
+
+
+def _write_once(path: Path, text: str, mode: int) -> None:
     """Atomic, so a reader never sees half a tag; losing a race to another writer is fine."""
     partial = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}")
-    partial.write_text(text, encoding="ascii")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    with os.fdopen(fd, "w", encoding="ascii") as stream:
+        os.fchmod(stream.fileno(), mode)
+        stream.write(text)
     partial.replace(path)

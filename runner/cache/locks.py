@@ -36,8 +36,9 @@ class KeyLocks:
     for free (lookup repairing an entry while its caller holds the key).
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, mode: int = 0o600) -> None:
         self.folder = folder
+        self.mode = mode
         self._mine = threading.local()
 
     def _held(self) -> dict[str, int]:
@@ -57,7 +58,7 @@ class KeyLocks:
             finally:
                 held[key] -= 1
             return
-        fd = os.open(self.folder / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = _open(self.folder / f"{key}.lock", self.mode)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -89,9 +90,10 @@ class FileMutex:
     """An exclusive flock on one file, waited for up to `timeout_s` (then LockTimeout), and
     reentrant within this object (any thread of it: callers serialise among themselves)."""
 
-    def __init__(self, path: Path, timeout_s: float) -> None:
+    def __init__(self, path: Path, timeout_s: float, mode: int = 0o600) -> None:
         self.path = path
         self.timeout_s = timeout_s
+        self.mode = mode
         self._guard = threading.RLock()
         self._fd: int | None = None
         self._depth = 0
@@ -100,7 +102,7 @@ class FileMutex:
         self._guard.acquire()
         try:
             if self._depth == 0:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fd = _open(self.path, self.mode)
                 if not _flock_within(fd, self.timeout_s):
                     os.close(fd)
                     raise LockTimeout(f"{self.path} stayed locked for {self.timeout_s:g} s")
@@ -120,9 +122,9 @@ class FileMutex:
 
 
 @contextmanager
-def sweep_shared(path: Path) -> Iterator[None]:
+def sweep_shared(path: Path, mode: int = 0o600) -> Iterator[None]:
     """Held by a publisher; waits only while a gc is deleting objects."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open(path, mode)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
         yield
@@ -131,13 +133,27 @@ def sweep_shared(path: Path) -> Iterator[None]:
 
 
 @contextmanager
-def sweep_exclusive(path: Path, wait_s: float) -> Iterator[bool]:
+def sweep_exclusive(path: Path, wait_s: float, mode: int = 0o600) -> Iterator[bool]:
     """Held by gc; yields False when publishers kept it busy for `wait_s` seconds."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open(path, mode)
     try:
         yield _flock_within(fd, wait_s)
     finally:
         os.close(fd)
+
+
+def _open(path: Path, mode: int) -> int:
+    """A lock file, made with `mode` (a shared store's group must be able to open it too)."""
+    flags = os.O_RDWR | os.O_CLOEXEC
+    if not mode & 0o077:
+        return os.open(path, flags | os.O_CREAT, mode)
+    try:
+        return os.open(path, flags)
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, flags | os.O_CREAT, mode)
+    os.fchmod(fd, mode)  # the umask may have cut the group's bits
+    return fd
 
 
 def _flock_within(fd: int, wait_s: float) -> bool:

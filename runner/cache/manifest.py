@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from runner.cache.digest import EXECUTABLE, REGULAR, FileDigest
+from runner.files import PRIVATE, Modes
 from runner.hashing import hash_bytes
 from runner.struct import Struct, field
 
@@ -25,9 +26,6 @@ FORMAT = "runner-cache-entry/1"
 KEEP = "keep"
 OutputKind = Literal["file", "dir"]
 
-# Objects are read-only for everybody; executables keep their x bits so a hardlink to one runs.
-OBJECT_MODE = 0o444
-EXECUTABLE_OBJECT_MODE = 0o555
 EXECUTABLE_SUFFIX = ".x"
 _DIGEST = re.compile(r"[0-9a-f]{16,128}")
 _OBJECT_NAME = re.compile(r"[0-9a-f]{16,128}(?:\.x)?")
@@ -92,8 +90,10 @@ def is_object_name(name: str) -> bool:
     return _OBJECT_NAME.fullmatch(name) is not None
 
 
-def object_mode(name: str) -> int:
-    return EXECUTABLE_OBJECT_MODE if name.endswith(EXECUTABLE_SUFFIX) else OBJECT_MODE
+def object_mode(name: str, modes: Modes = PRIVATE) -> int:
+    """Objects are read-only for whoever may read the store's files (0400 in a private store,
+    0440 in one shared with a group); executables keep x bits so that a hardlink to one runs."""
+    return modes.readable(executable=name.endswith(EXECUTABLE_SUFFIX))
 
 
 def content_digest(name: str) -> str:

@@ -8,7 +8,7 @@ Plain str paths and os calls on purpose (hence the PTH exemptions): this runs on
 thousands of times per output, and a pathlib object per call costs as much as the syscall.
 """
 
-# ruff: noqa: PTH101, PTH103, PTH105, PTH114, PTH115, PTH116, PTH118, PTH120
+# ruff: noqa: PTH101, PTH105, PTH112, PTH114, PTH115, PTH116, PTH118, PTH120
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from runner.cache.manifest import (
 )
 from runner.cache.objects import Placer
 from runner.cache.state import StateDB
+from runner.files import make_folder
 from runner.hashing import hash_bytes
 from runner.struct import Struct
 
@@ -172,7 +173,7 @@ def store_objects(
         final = layout.object_file(name)
         if name not in sound:
             staged = str(txn / f"object-{number}")
-            _stage(placer, source, staged, object_mode(name), device)
+            _stage(placer, source, staged, object_mode(name, layout.modes), device)
             _install(layout, state, name, staged, final, replace=name in present)
             reached("object-stored")
         st = os.stat(final)
@@ -236,7 +237,9 @@ def _stage(placer: Placer, source: Source, staged: str, mode: int, device: int) 
 def _install(
     layout: Layout, state: StateDB, name: str, staged: str, final: str, *, replace: bool
 ) -> None:
-    os.makedirs(os.path.dirname(final), exist_ok=True)
+    folder = os.path.dirname(final)
+    if not os.path.isdir(folder):
+        make_folder(Path(folder), layout.modes)
     if replace:
         os.replace(staged, final)  # a damaged object: its entries are damaged already
         return

@@ -16,10 +16,15 @@ Correctness rests on two rules (the "racy git" problem):
 The database is only a cache: any trouble with it (garbage bytes, a malformed image, a locked or
 unwritable file) is logged and either repaired by recreating the file or survived by running
 without a memo. It never fails a run.
+
+Read-only (a cache on a read-only mount, or used so on purpose): the memo is consulted and never
+written. Its rows still vouch for what they say (a row holds a digest for one exact stat, ctime
+included), so a read-only cache serves hits without re-reading objects the memo knows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -30,6 +35,7 @@ from types import TracebackType
 
 from runner.cache.locks import FileMutex
 from runner.cache.state_schema import (
+    FORMAT_ID,
     ensure_schema,
     healthy,
     initialised,
@@ -104,16 +110,26 @@ class StateDB:
     short write transactions. One instance may be shared by threads (calls are serialised).
     """
 
-    def __init__(self, path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        read_only: bool = False,
+        mode: int = 0o600,
+    ) -> None:
+        """`mode`: the permissions of the database file (its -wal and -shm files follow it)."""
         self.path = Path(path)
+        self.read_only = read_only
+        self._mode = mode
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
         self._pending_touch: set[tuple[int, int]] = set()
         self._hits = self._misses = self._recorded = self._racy = self._bytes_read = 0
         self._repaired = False
         # Guards first-time setup and repair across processes; a warm start never takes it.
-        self._setup_lock = FileMutex(Path(f"{self.path}.lock"), timeout_s)
-        self._conn = self._open()
+        self._setup_lock = FileMutex(Path(f"{self.path}.lock"), timeout_s, mode)
+        self._conn = self._open_read_only() if read_only else self._open()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -132,8 +148,35 @@ class StateDB:
             )
         return None
 
+    def _open_read_only(self) -> sqlite3.Connection | None:
+        """The memo as it is, or None (no memo: every object is read before it is served)."""
+        # mode=ro still needs the -shm file of a WAL database, which a read-only folder may
+        # lack; immutable=1 then reads the file alone (what a writer added since is not seen).
+        for flags in ("mode=ro", "immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    f"{self.path.absolute().as_uri()}?{flags}",
+                    uri=True,
+                    timeout=self._timeout_s,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                (version,) = conn.execute("PRAGMA user_version").fetchone()
+            except sqlite3.Error:
+                continue
+            if version == FORMAT_ID:
+                return conn
+            conn.close()
+            return None
+        return None
+
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            # Made here with its mode: SQLite would make it 0644 (and its -wal alike).
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self._mode))
+                self.path.chmod(self._mode)
         conn = sqlite3.connect(
             self.path, timeout=self._timeout_s, isolation_level=None, check_same_thread=False
         )
@@ -172,7 +215,7 @@ class StateDB:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
-        if is_corruption(exc) and not self._repaired:
+        if is_corruption(exc) and not self._repaired and not self.read_only:
             self._conn = self._repair(exc)
         else:
             logger(__name__).warning(
@@ -189,7 +232,7 @@ class StateDB:
 
     def _save_touches(self) -> None:
         """Best effort: a lost `seen` update only risks an early prune of a live row."""
-        if self._conn is None:
+        if self._conn is None or self.read_only:
             return
         try:
             self._flush_touches(self._conn)
@@ -242,7 +285,7 @@ class StateDB:
                 if memo is None or memo[:3] != (st.st_size, st.st_mtime_ns, st.st_ctime_ns):
                     found.append(None)
                     continue
-                if now - memo[4] > TOUCH_AFTER_S:
+                if now - memo[4] > TOUCH_AFTER_S and not self.read_only:
                     self._pending_touch.add(key)
                 found.append(memo[3])
             hits = len(found) - found.count(None)
@@ -296,7 +339,7 @@ class StateDB:
             rows.append((dev, ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest, seen))
         with self._lock:
             self._racy += racy
-            if self._conn is None or not rows:
+            if self._conn is None or not rows or self.read_only:
                 return
             try:
                 self._write(self._conn, rows)
@@ -331,7 +374,7 @@ class StateDB:
                 row = self._conn.execute(
                     "SELECT digest, files, seen FROM trees WHERE signature = ?", (signature,)
                 ).fetchone()
-                if row is not None and time.time() - row[2] > TOUCH_AFTER_S:
+                if row is not None and time.time() - row[2] > TOUCH_AFTER_S and not self.read_only:
                     with transaction(self._conn):
                         self._conn.execute(
                             "UPDATE trees SET seen = ? WHERE signature = ?",
@@ -345,7 +388,7 @@ class StateDB:
     def record_tree(self, signature: str, digest: str, files: bytes) -> None:
         """Memoise a tree; the caller makes sure none of its files was racy (`is_racy`)."""
         with self._lock:
-            if self._conn is None:
+            if self._conn is None or self.read_only:
                 return
             try:
                 with transaction(self._conn):
@@ -363,7 +406,7 @@ class StateDB:
         """
         cutoff = time.time() - older_than_s
         with self._lock:
-            if self._conn is None:
+            if self._conn is None or self.read_only:
                 return 0
             try:
                 self._flush_touches(self._conn)

@@ -28,6 +28,14 @@ the entry is a miss. A damaged entry is never served: `lookup` checks the manife
 every object's size, mtime and executable bit (one stat each), and has the stat memo confirm
 each object's content for exactly its current stat (inode and ctime included), reading it
 again when the memo cannot: any mismatch is a miss.
+
+Read-only: a store that cannot be written (a read-only mount, a shared cache of another user)
+or opened with `read_only=True` is used as it is: lookups serve sound entries, nothing is
+written (no lock, no last-used time, no repair, no memo row), and `publish` raises NotStored.
+A full disk while publishing also raises NotStored, after removing what it had staged.
+
+Permissions: what the store makes gets `Layout.modes` (`runner.files.Modes`): private (0700
+folders, 0600 files, 0400 objects) unless the root is a shared, setgid folder.
 """
 
 from __future__ import annotations
@@ -62,14 +70,17 @@ from runner.cache.manifest import (
 )
 from runner.cache.materialize import ObjectGone, Placement
 from runner.cache.objects import METHODS, Method, Placer, remember_known
-from runner.cache.publish import Source, UnpublishableOutput, store_objects, survey
+from runner.cache.publish import Produced, Source, UnpublishableOutput, store_objects, survey
 from runner.cache.state import StateDB
+from runner.errors import RunnerError
+from runner.files import FULL, make_folder, modes_of, size_text, storage_problem
 from runner.struct import Struct, replace
 
 __all__ = [
     "CacheStore",
     "DamagedEntryError",
     "Entry",
+    "NotStored",
     "OutputRecord",
     "UnpublishableOutput",
 ]
@@ -82,6 +93,16 @@ _TAKEN = frozenset({errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR})
 class DamagedEntryError(Exception):
     """`materialize` found an object gone: the entry was damaged or removed since `lookup`.
     What had been placed is undone and the problem noted; treat it as a miss and run."""
+
+
+class NotStored(Exception):
+    """The store could not take a result: it is read-only, or its disk is full (the message
+    says which, and how much was needed; `error` is the refusal). Nothing of the result was
+    left in the store; the run that produced it is fine, it is just not cached."""
+
+    def __init__(self, message: str, error: OSError) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 class Reading(Struct):
@@ -98,17 +119,33 @@ class CacheStore:
     docstring for the layout and runner.cache.locks for who waits for whom."""
 
     def __init__(
-        self, root: Path, *, methods: tuple[Method, ...] = METHODS, tagged: bool = True
+        self,
+        root: Path,
+        *,
+        methods: tuple[Method, ...] = METHODS,
+        tagged: bool = True,
+        read_only: bool = False,
     ) -> None:
         """Open (creating if needed) the store at `root`. `methods`: how files are placed into
         and out of the store, in order of preference. `tagged=False` leaves out CACHEDIR.TAG,
-        for a store of data that backups must keep (the module registry's)."""
+        for a store of data that backups must keep (the module registry's). `read_only`: use
+        it as it is, writing nothing (a store that cannot be written is used so anyway)."""
         self.root = Path(root)
-        self.layout = Layout(self.root)
-        self.layout.create(tagged=tagged)
-        self.state = StateDB(self.layout.state_db)
+        # How messages name it (a store that is not tagged holds data: the registry's).
+        self.name = f"the {'cache folder' if tagged else 'store'} {self.root.absolute()}"
+        # Why nothing can be stored here (None: it can); said by every run that misses.
+        self.read_only: str | None = None
+        if read_only:
+            self.read_only = f"{self.name} is used read-only"
+            self.layout = Layout(self.root, modes_of(self.root))
+        else:
+            self.layout, self.read_only = _create(self.root, tagged, self.name)
+        modes = self.layout.modes
+        self.state = StateDB(
+            self.layout.state_db, read_only=self.read_only is not None, mode=modes.file
+        )
         self.problems: list[str] = []
-        self.key_locks = KeyLocks(self.layout.locks)
+        self.key_locks = KeyLocks(self.layout.locks, modes.file)
         self._placer = Placer(methods)
         self._owner = True
 
@@ -133,8 +170,19 @@ class CacheStore:
         self.close()
 
     def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
-        """Single flight: hold while looking up, running and publishing one key."""
+        """Single flight: hold while looking up, running and publishing one key. A read-only
+        store has no lock to take (and nothing to publish): identical misses each run."""
+        if self.read_only:
+            return contextlib.nullcontext()
         return self.key_locks.hold(check_key(key))
+
+    def require_writable(self, doing: str) -> None:
+        """Raise a RunnerError (exit 2) naming why `doing` cannot be done in a read-only store."""
+        if self.read_only:
+            raise RunnerError(
+                f"cannot {doing}: {self.read_only}",
+                "give a writable cache with --cache-dir DIR (or RUNNER_CACHE_DIR)",
+            )
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -144,11 +192,12 @@ class CacheStore:
         reading = self.read(check_key(key))
         if reading is None or reading.manifest is None or reading.problem is not None:
             if reading is not None:
-                self.report(reading, repair=True)
+                self.report(reading, repair=not self.read_only)
             return None
         now = time.time()
-        with contextlib.suppress(OSError):
-            os.utime(self.layout.entry_dir(key), (now, now))
+        if not self.read_only:
+            with contextlib.suppress(OSError):
+                os.utime(self.layout.entry_dir(key), (now, now))
         return replace(reading.manifest.entry, last_used=now)
 
     def read(self, key: str, *, check_objects: bool = True) -> Reading | None:
@@ -218,6 +267,8 @@ class CacheStore:
 
     def discard(self, reading: Reading) -> bool:
         """Remove this very publication of the key if nobody holds the key; True if removed."""
+        if self.read_only:
+            return False
         with self.key_locks.attempt(reading.key) as held:
             if not held or not self._unchanged(reading):
                 return False
@@ -233,7 +284,7 @@ class CacheStore:
     def entries(self) -> list[Entry]:
         """Every sound entry, oldest first; damaged ones are skipped and noted in `problems`."""
         found: list[Entry] = []
-        for folder in sorted(self.layout.entries.iterdir()):
+        for folder in self._entry_folders():
             reading = self.read(folder.name) if is_key(folder.name) else None
             if reading is not None and reading.manifest and not reading.problem:
                 found.append(reading.manifest.entry)
@@ -243,6 +294,7 @@ class CacheStore:
 
     def remove(self, key: str) -> bool:
         """Remove an entry (its objects go at the next gc); False if there was none."""
+        self.require_writable(f"remove cache entry {key}")
         with self.lock(key):
             folder = self.layout.entry_dir(key)
             if not os.path.lexists(folder):
@@ -281,8 +333,11 @@ class CacheStore:
     ) -> Entry:
         """Store a successful run's outputs under `key`. Produced files may be hardlinked into
         the store (and so become read-only). If a sound entry for `key` already exists, it is
-        kept and returned. Raises UnpublishableOutput for an output that cannot be cached."""
+        kept and returned. Raises UnpublishableOutput for an output that cannot be cached, and
+        NotStored when the store cannot take it (read-only, its disk full)."""
         check_key(key)
+        if self.read_only:
+            raise NotStored(self.read_only, OSError(errno.EROFS, self.read_only, str(self.root)))
         parts, meta = _json_values(parts, "parts"), _json_values(meta, "meta")
         produced = {
             name: survey(name, Path(p), kind, self.state) for name, (p, kind) in outputs.items()
@@ -290,9 +345,29 @@ class CacheStore:
         sources: dict[str, Source] = {}
         for item in produced.values():
             sources = {**item.sources, **sources}
-        with self.lock(key), sweep_shared(self.layout.sweep_lock):
+        try:
+            return self._publish(key, produced, sources, parts, meta)
+        except OSError as exc:
+            problem = storage_problem(exc, self.root, self.name)
+            if problem is None:
+                raise
+            if exc.errno in FULL:
+                needed = sum(source.st.st_size for source in sources.values())
+                problem += f"; storing this result needs up to {size_text(needed)}"
+            raise NotStored(problem, exc) from None
+
+    def _publish(
+        self,
+        key: str,
+        produced: Mapping[str, Produced],
+        sources: Mapping[str, Source],
+        parts: Mapping[str, object],
+        meta: Mapping[str, object],
+    ) -> Entry:
+        modes = self.layout.modes
+        with self.lock(key), sweep_shared(self.layout.sweep_lock, modes.file):
             txn = self.layout.scratch("publish")
-            txn.mkdir()
+            make_folder(txn, modes)
             try:
                 stamps = store_objects(self.layout, self.state, self._placer, txn, sources)
                 publish.reached("after-objects")
@@ -313,8 +388,8 @@ class CacheStore:
     def _commit(self, txn: Path, manifest: Manifest) -> Entry:
         key = manifest.entry.key
         staged = txn / "entry"
-        staged.mkdir()
-        _write_manifest(staged / MANIFEST, encode(manifest))
+        make_folder(staged, self.layout.modes)
+        _write_manifest(staged / MANIFEST, encode(manifest), self.layout.modes.file)
         publish.reached("after-manifest")
         for _ in range(3):
             try:
@@ -339,16 +414,37 @@ class CacheStore:
 
     def readings(self) -> Iterator[Reading]:
         """Every entry folder as found (for gc and verify)."""
-        for folder in sorted(self.layout.entries.iterdir()):
+        for folder in self._entry_folders():
             key = folder.name
             reading = self.read(key, check_objects=False) if is_key(key) else None
             if reading is not None:
                 yield reading
 
+    def _entry_folders(self) -> list[Path]:
+        try:
+            return sorted(self.layout.entries.iterdir())
+        except FileNotFoundError:  # a read-only store that was never made: empty
+            return []
 
-def _write_manifest(path: Path, data: bytes) -> None:
+
+def _create(root: Path, tagged: bool, name: str) -> tuple[Layout, str | None]:
+    """The store's layout with its folders made, and why it cannot be written (None: it can)."""
+    try:
+        layout = Layout(root).create(tagged=tagged)
+    except OSError as exc:
+        problem = storage_problem(exc, root, name)
+        if problem is None:
+            raise
+        return Layout(root, modes_of(root)), problem
+    return layout, layout.unwritable(name)
+
+
+def _write_manifest(path: Path, data: bytes, mode: int) -> None:
     half = len(data) // 2
-    with open(path, "xb") as stream:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    if mode & 0o077:
+        os.fchmod(fd, mode)  # the umask may have cut the group's bits
+    with open(fd, "wb") as stream:
         stream.write(data[:half])
         stream.flush()
         publish.reached("manifest-half")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runner.cache.gc import collect, verify
-from runner.cache.location import default_cache_root
+from runner.cache.location import default_cache_root, read_only_requested
 from runner.cache.store import CacheStore, Entry
 from runner.cache.units import parse_age, parse_size
 from runner.cli.cache_show import entry_json, entry_summary, entry_text
@@ -82,7 +82,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _open(args: argparse.Namespace) -> CacheStore:
     root: Path = args.cache_dir or default_cache_root(os.environ)
-    return CacheStore(root)
+    return CacheStore(root, read_only=args.cache_read_only or read_only_requested(os.environ))
 
 
 def _warn(store: CacheStore, stderr: TextIO) -> None:
@@ -171,7 +171,7 @@ def _verify(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     for damage in report.damaged:
         print(f"damaged: {damage}", file=stdout)
     for digest in report.corrupt:
-        print(f"corrupt object deleted: {digest}", file=stdout)
+        print(f"corrupt object{'' if store.read_only else ' deleted'}: {digest}", file=stdout)
     if report.orphans:
         print(f"{report.orphans} unreferenced objects ({size_text(report.orphan_bytes)}): "
               "`runner cache gc` removes them", file=stdout)  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypedDict, TypeVar
 
 from runner.config import ENV_CHOICES
-from runner.errors import UsageError
+from runner.errors import UsageError, quote
 
 if TYPE_CHECKING:
     from runner.registry.lookup import Purpose
@@ -24,9 +24,11 @@ def pairs(raw: Sequence[str] | None, flag: str) -> dict[str, str]:
     for item in raw or ():
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise UsageError(f"{flag} {item!r}: expected NAME=VALUE", f"e.g. {flag} ratio=0.75")
+            raise UsageError(
+                f"{flag} {quote(item)}: expected NAME=VALUE", f"e.g. {flag} ratio=0.75"
+            )
         if name in found:
-            raise UsageError(f"{flag} {name} is given twice")
+            raise UsageError(f"{flag} {quote(name)} is given twice")
         found[name] = value
     return found
 
@@ -85,6 +87,11 @@ def add_cache_flags(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="the cache (default $RUNNER_CACHE_DIR or ~/.cache/runner)",
     )
+    parser.add_argument(
+        "--cache-read-only",
+        action="store_true",
+        help="use the cache as it is: serve hits, store nothing (also RUNNER_CACHE_READ_ONLY=1)",
+    )
 
 
 def add_env_flags(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +122,7 @@ if TYPE_CHECKING:  # at run time, typing would compile() its string annotations:
 
         python: str | None
         cache_dir: Path | None
+        cache_read_only: bool
         env: str | None
         ca_bundle: Path | None
         strict_python: bool | None
@@ -124,6 +132,7 @@ def environment_options(args: argparse.Namespace) -> EnvironmentOptions:
     return {
         "python": args.python,
         "cache_dir": args.cache_dir,
+        "cache_read_only": args.cache_read_only,
         "env": args.env,
         "ca_bundle": args.ca_bundle,
         "strict_python": args.strict_python,
@@ -135,10 +144,12 @@ def find_by_prefix(
 ) -> T:
     """The one item whose key starts with `given` (as git abbreviates commits)."""
     if len(given) < MIN_PREFIX:
-        raise UsageError(f"{what} '{given}' is too short: give at least {MIN_PREFIX} characters")
+        raise UsageError(
+            f"{what} {quote(given)} is too short: give at least {MIN_PREFIX} characters"
+        )
     matches = [item for item in items if key(item).startswith(given.lower())]
     if not matches:
-        raise UsageError(f"no {what} matches '{given}'", f"`{listing}` lists them")
+        raise UsageError(f"no {what} matches {quote(given)}", f"`{listing}` lists them")
     if len(matches) > 1:
-        raise UsageError(f"'{given}' matches {len(matches)} of them: give more characters")
+        raise UsageError(f"{quote(given)} matches {len(matches)} of them: give more characters")
     return matches[0]

@@ -17,7 +17,7 @@ from runner.cli.common import (
     find_by_prefix,
     load_spec_warned,
 )
-from runner.cli.notes import print_notes
+from runner.cli.notes import notes_cache, print_notes
 from runner.cli.output import emit_json, local_time, size_text, table
 from runner.cli.parser import action, actions, add_json, add_quiet, add_verbose, describe
 from runner.cli.usage import EnvUsage, env_usage, remove_environment, tree_size
@@ -115,7 +115,7 @@ def _choice(args: argparse.Namespace, stderr: TextIO) -> EnvChoice:
         os.environ, env=args.env, ca_bundle=args.ca_bundle, strict_python=args.strict_python
     )
     choice = choose_environment(spec, settings, args.python)
-    print_notes(choice.notes, stderr, args.cache_dir or default_cache_root(os.environ))
+    print_notes(choice.notes, stderr, notes_cache(args))
     return choice
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from runner.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_MODULE_FAILED, EXIT_OK, RunnerError
+from runner.files import FULL, refused_folder, storage_problem
+
+UNAMBIGUOUS = FULL | {errno.EROFS}
 
 
 def handled(command: Callable[[], int], stderr: TextIO) -> int:
@@ -25,6 +30,13 @@ def handled(command: Callable[[], int], stderr: TextIO) -> int:
         return EXIT_MODULE_FAILED
     except SystemExit as exc:  # argparse --help
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except OSError as exc:
+        # A full disk or a read-only file system met where no caller said it in its own words:
+        # the storage's refusal, not a bug. (EACCES and EPERM can be bugs: not these.)
+        if exc.errno not in UNAMBIGUOUS or not exc.filename:
+            return internal_error(stderr)
+        print(f"error: {storage_problem(exc, refused_folder(exc, Path.cwd()))}", file=stderr)
+        return EXIT_MODULE_FAILED
     except Exception:
         return internal_error(stderr)
 

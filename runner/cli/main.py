@@ -127,12 +127,13 @@ def _use_parse_memo(args: object) -> None:
         return
     import os
 
-    from runner.cache.location import default_cache_root
+    from runner.cache.location import default_cache_root, read_only_requested
     from runner.spec import memo
 
     root = getattr(args, "cache_dir", None) or default_cache_root(os.environ)
     if root.is_dir():
-        memo.use(root)
+        read_only = getattr(args, "cache_read_only", False) or read_only_requested(os.environ)
+        memo.use(root, read_only=read_only)
 
 
 def _unknown_command(name: str) -> Exception:

@@ -7,6 +7,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from runner.files import size_text
+
+__all__ = ["emit_json", "local_time", "plural", "size_text", "table"]
+
 
 def emit_json(stdout: TextIO, data: Mapping[str, object]) -> None:
     """The result of a command under --json: one object, and nothing else on stdout."""
@@ -22,15 +26,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         cells = [str(cell).ljust(width) for cell, width in zip(row[:-1], widths[:-1], strict=True)]
         lines.append("  ".join([*cells, str(row[-1])]).rstrip())
     return "\n".join(lines)
-
-
-def size_text(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB"):
-        if size < 1024:
-            return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
 
 
 def local_time(epoch: float) -> str:

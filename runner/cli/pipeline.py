@@ -18,6 +18,7 @@ from runner.cli.common import (
     pairs,
 )
 from runner.cli.debugging import pipeline_debug
+from runner.cli.notes import notes_cache, print_notes
 from runner.cli.output import emit_json
 from runner.cli.parser import action, actions, add_json, add_quiet, describe
 from runner.cli.pipeline_show import pipeline_text
@@ -187,6 +188,8 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         display=display,
         debug=pipeline_debug(args.debug, stderr, args.json) if args.debug else None,
     )
+    notes = [note for step in result.steps.values() for note in step.notes]
+    print_notes([*notes, *result.notes], stderr, notes_cache(args))
     if args.json:
         emit_json(stdout, result.to_json())
     else:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TextIO
 
-from runner.cache.location import default_cache_root
 from runner.cli.common import (
     add_binding_flags,
     add_cache_flags,
@@ -18,7 +16,7 @@ from runner.cli.common import (
     pairs,
 )
 from runner.cli.debugging import add_debug_flag, add_pdb_flags, debug_request, stdin_is_terminal
-from runner.cli.notes import print_notes
+from runner.cli.notes import notes_cache, print_notes
 from runner.cli.output import emit_json
 from runner.cli.parser import add_json, add_quiet, add_verbose, leaf
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK
@@ -88,7 +86,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         **environment_options(args),
     )
     result = run_module(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), options)
-    print_notes(result.notes, stderr, args.cache_dir or default_cache_root(os.environ))
+    print_notes(result.notes, stderr, notes_cache(args))
     if args.json:
         emit_json(stdout, result.to_json())
     else:

@@ -9,7 +9,7 @@ from typing import TextIO
 from runner.cli.common import add_registry_flag
 from runner.cli.output import emit_json
 from runner.cli.parser import add_json, leaf
-from runner.errors import EXIT_OK, EXIT_USAGE, RunnerError
+from runner.errors import EXIT_OK, EXIT_USAGE, RunnerError, shown
 from runner.registry.resolve import load_module_spec
 from runner.spec.model import ModuleSpec
 
@@ -46,7 +46,7 @@ def _validate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             continue
         for warning in item.warnings:
             print(f"warning: {warning}", file=stderr)
-        print(f"ok: {path} ({item.generation.value}, {item.identity})", file=stdout)
+        print(f"ok: {path} ({item.generation.value}, {shown(item.identity)})", file=stdout)
     return EXIT_OK if ok else EXIT_USAGE
 
 

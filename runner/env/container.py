@@ -35,11 +35,12 @@ from docker.types import DeviceRequest, Mount
 
 from runner.env.container_watch import POLL, Pump, Waiter, wait_until
 from runner.env.docker_engine import DEFAULT_HOST, engine_client, engine_errors
+from runner.errors import shown
 from runner.process.local import Outcome, check_invocation
 from runner.process.logfile import LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals, Terminated
 from runner.process.watch import WATCH
-from runner.struct import Struct, field
+from runner.struct import Struct, field, replace
 
 __all__ = ["ContainerInvocation", "container_name", "host_has_gpu", "run_container"]
 
@@ -93,7 +94,8 @@ def run_container(invocation: ContainerInvocation) -> Outcome:
     """Run the invocation to completion and return its outcome (see the module docstring)."""
     client = engine_client()
     with open_log(invocation.log_path, invocation.echo) as log:
-        return _ContainerRun(client, invocation, log).run()
+        outcome = _ContainerRun(client, invocation, log).run()
+    return replace(outcome, log_lost=log.lost) if log.lost else outcome
 
 
 class _ContainerRun:
@@ -256,7 +258,7 @@ class _ContainerRun:
         match = _INIT_FATAL.search(pump.stderr_head.decode("utf-8", errors="replace"))
         if match is None:
             return None
-        program, reason = match.group(1), match.group(2).strip()
+        program, reason = shown(match.group(1)), match.group(2).strip()
         if reason == "No such file or directory":
             return f"command not found: {program}"
         if reason == "Permission denied":

@@ -8,6 +8,7 @@ import folders: installing, upgrading or removing a package changes a folder's m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Literal, TextIO
 from runner.env.base import EnvRequest, Runtime
 from runner.env.store import EnvStore
 from runner.errors import EnvironmentBuildError
-from runner.files import write_json_atomic
+from runner.files import make_folder, write_json_atomic
 from runner.hashing import hash_text
 from runner.struct import Struct
 
@@ -63,19 +64,21 @@ def host_identity(interpreter: str, memo_dir: Path) -> HostIdentity:
         version=probe["version"],
         packages_digest=hash_text("\n".join(probe["distributions"])),
     )
-    memo_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(
-        memo,
-        {
-            "paths": probe["paths"],
-            "stamps": _stamps(probe["paths"]),
-            "identity": {
-                "implementation": identity.implementation,
-                "version": identity.version,
-                "packages_digest": identity.packages_digest,
+    # A read-only or full cache folder: the memo is only a memo.
+    with contextlib.suppress(OSError):
+        make_folder(memo_dir, parents=True)
+        write_json_atomic(
+            memo,
+            {
+                "paths": probe["paths"],
+                "stamps": _stamps(probe["paths"]),
+                "identity": {
+                    "implementation": identity.implementation,
+                    "version": identity.version,
+                    "packages_digest": identity.packages_digest,
+                },
             },
-        },
-    )
+        )
     return identity
 
 

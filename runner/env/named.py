@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from runner.errors import Location, SpecError, UnsupportedError
+from runner.errors import Location, SpecError, UnsupportedError, quote
 from runner.spec.common import os_name, present
 from runner.spec.files import conda_from, first_existing, read_conda_file
 from runner.spec.model import CondaDependencies, EnvironmentSpec
@@ -72,16 +72,16 @@ def parse_reference(written: str) -> Reference:
     rest = text[len("azureml:") :] if text.lower().startswith("azureml:") else text
     match = _URI.fullmatch(rest) if rest.startswith("//") else _SHORT.fullmatch(rest)
     if match is None:
-        raise UnsupportedError(f"cannot read the environment reference {written!r}", _FORMS)
+        raise UnsupportedError(f"cannot read the environment reference {quote(written)}", _FORMS)
     name, version, label = match.group("name", "version", "label")
     if label is not None and label != "latest":
         raise UnsupportedError(
-            f"environment reference {written!r}: only the label 'latest' is known locally",
+            f"environment reference {quote(written)}: only the label 'latest' is known locally",
             f"use {name}@latest or a version",
         )
     if version is None and label is None:
         raise UnsupportedError(
-            f"environment reference {written!r} names no version",
+            f"environment reference {quote(written)} names no version",
             f"use azureml:{name}@latest or azureml:{name}:<version>",
         )
     return Reference(written, name, version)
@@ -198,7 +198,7 @@ def _unknown(ref: Reference, names: list[str], search_path: Sequence[Path]) -> U
         f"{folder}" if folder.is_dir() else f"{folder} (missing)" for folder in search_path
     )
     return UnsupportedError(
-        f"unknown environment {ref.name!r} in {ref.written!r}{guess}; known environments "
+        f"unknown environment {quote(ref.name)} in {quote(ref.written)}{guess}; known environments "
         f"(each also as {CURATED_PREFIX}<name>): {', '.join(names) or 'none'}",
         "add a definition: one YAML file with name, version, image and conda_file in "
         "~/.config/runner/environments/ or a folder named by RUNNER_ENVIRONMENTS "

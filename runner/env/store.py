@@ -32,7 +32,7 @@ from runner.struct import Struct, field
 
 if TYPE_CHECKING:
     from filelock import FileLock
-from runner.files import write_json_atomic
+from runner.files import make_folder, modes_of, write_json_atomic
 
 LOG_TAIL_LINES = 25
 
@@ -80,8 +80,8 @@ class EnvStore:
         from filelock import FileLock  # only to build or remove: reuse takes no lock
 
         locks = self.root / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(locks / f"{backend}-{fingerprint}.lock"))
+        make_folder(locks, parents=True)  # private, or shared alike in a shared cache
+        return FileLock(str(locks / f"{backend}-{fingerprint}.lock"), mode=modes_of(locks).file)
 
     def record(self, backend: str, fingerprint: str) -> EnvRecord | None:
         try:
@@ -138,14 +138,14 @@ class EnvStore:
         final = self.location(backend, fingerprint)
         self._record_path(backend, fingerprint).unlink(missing_ok=True)
         shutil.rmtree(final, ignore_errors=True)  # a broken or half-built one
-        final.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(final.parent, parents=True)
         log_path = self.log_path(backend, fingerprint)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(log_path.parent, parents=True)
         target = final
         if relocatable:
             import tempfile  # here, as subprocess below: a cache hit builds nothing
 
-            (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+            make_folder(self.root / "tmp", parents=True)
             target = Path(
                 tempfile.mkdtemp(prefix=f"{backend}-{fingerprint}-", dir=self.root / "tmp")
             )

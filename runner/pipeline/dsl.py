@@ -28,7 +28,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from runner.errors import PipelineError
+from runner.errors import PipelineError, quote
 from runner.pipeline.handle import PipelineHandle
 from runner.pipeline.inputs import bind_inputs, type_of
 from runner.pipeline.model import (
@@ -222,13 +222,15 @@ def _binding(
         return Literal(Path(os.path.normpath(Path.cwd() / os.fsdecode(value))))
     if isinstance(value, (str, int, float, bool)):
         return Literal(value)
-    raise PipelineError(f"{where}: cannot bind {type(value).__name__} {value!r}")
+    raise PipelineError(f"{where}: cannot bind {type(value).__name__} {quote(value)}")
 
 
 def _env(step: str, node: Node) -> dict[str, str]:
     for key, value in node.environment_variables.items():
         if not isinstance(key, str) or not isinstance(value, str) or not key or "=" in key:
-            raise PipelineError(f"step {step!r}: bad environment variable {key!r}={value!r}")
+            raise PipelineError(
+                f"step {step!r}: bad environment variable {quote(key)}={quote(value)}"
+            )
     return dict(node.environment_variables)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from runner.bind.coerce import coerce
-from runner.errors import BindingError, PipelineError
+from runner.errors import BindingError, PipelineError, quote
 from runner.pipeline.model import PRIMITIVE_TYPES, Pipeline, PipelineInput, unknown_input
 from runner.spec.common import Context, absolute, fields, opt_bool, opt_text, present
 from runner.spec.files import is_remote
@@ -101,7 +101,9 @@ def _declared_type(ctx: Context, node: Node) -> str:
         return _ALIASES[written.lower()]
     if written.lower() not in {t.lower() for t in DATA_TYPES}:
         known = ", ".join((*PRIMITIVE_TYPES, *DATA_TYPES))
-        ctx.warn(type_node, f"unknown type '{written}' is read as a data input (known: {known})")
+        ctx.warn(
+            type_node, f"unknown type {quote(written)} is read as a data input (known: {known})"
+        )
     return written
 
 
@@ -122,7 +124,7 @@ def local_data_path(node: Node, base: Path) -> Path:
         raise node.expected("a path")
     if is_remote(written):
         raise node.error(
-            f"remote data {written!r} is not available offline", "use a local path instead"
+            f"remote data {quote(written)} is not available offline", "use a local path instead"
         )
     return absolute(base, written)
 
@@ -154,7 +156,7 @@ def bind_inputs(pipeline: Pipeline, values: Mapping[str, object], base_dir: Path
 def _value(item: PipelineInput, raw: object, base_dir: Path) -> ParamValue | Path:
     if item.is_data:
         if not isinstance(raw, (str, os.PathLike)) or not os.fsdecode(raw).strip():
-            raise BindingError(f"pipeline input {item.name!r}: expected a path, got {raw!r}")
+            raise BindingError(f"pipeline input {item.name!r}: expected a path, got {quote(raw)}")
         return absolute(base_dir, os.fsdecode(raw))
     try:
         return coerce(as_parameter(item), raw)

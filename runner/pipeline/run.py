@@ -11,6 +11,7 @@ step that does not depend on the failure (as `make -k`).
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 import traceback
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from runner.clock import now_iso
-from runner.errors import InterruptedRun, PipelineError, RunnerError
+from runner.errors import InterruptedRun, PipelineError, RunnerError, StorageError
+from runner.files import make_folder, storage_problem
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import (
     Pipeline,
@@ -41,6 +43,7 @@ from runner.pipeline.state import (
     PipelineResult,
     StepResult,
     StepState,
+    final_record,
     write_record,
 )
 from runner.pipeline.validate import validate
@@ -166,7 +169,8 @@ def run_pipeline(
     root = runs_root or default_runs_root(os.environ, base_dir)
     mark_runs_root(root)
     run_dir = root / new_run_name(pipeline.name, datetime.now(timezone.utc))
-    (run_dir / "steps").mkdir(parents=True)
+    make_folder(run_dir)  # private, as every run folder
+    (run_dir / "steps").mkdir()
     with Session() as session:
         state = _Run(
             pipeline=pipeline,
@@ -194,21 +198,37 @@ def _run(state: _Run, jobs: int, continue_on_failure: bool) -> PipelineResult:
         initial = StepState.SKIPPED if name in selection.skipped else StepState.QUEUED
         message = "not selected" if initial is StepState.SKIPPED else ""
         state.results[name] = StepResult(name, initial, message=message)
-    write_record(run_dir / RECORD, state.header, state.snapshot("running"))
+    _first_record(state)
     state.display.start(state.results)
     try:
         try:
             status = _schedule(state, jobs, continue_on_failure)
         finally:
             state.display.close()
-        result = state.snapshot(status)
-        write_record(run_dir / RECORD, state.header, result)
+        result = final_record(run_dir / RECORD, state.header, state.snapshot(status), state.events)
         state.events.end(status)
     finally:
         state.events.close()
     if status == "interrupted":
         raise InterruptedRun(f"pipeline interrupted; what ran is recorded in {run_dir / RECORD}")
     return result
+
+
+def _first_record(state: _Run) -> None:
+    """The record of a run just begun. A disk that refuses it (full) ends the run before any
+    step, in words, with its folder removed: nothing ran in it."""
+    try:
+        write_record(state.run_dir / RECORD, state.header, state.snapshot("running"))
+    except OSError as exc:
+        problem = storage_problem(exc, state.run_dir.parent)
+        if problem is None:
+            raise
+        state.events.close()
+        shutil.rmtree(state.run_dir, ignore_errors=True)
+        raise StorageError(
+            f"the pipeline run could not be made: {problem}",
+            "free some space, or use another folder",
+        ) from None
 
 
 def _schedule(state: _Run, jobs: int, continue_on_failure: bool) -> str:
@@ -327,4 +347,5 @@ def _run_step(state: _Run, name: str) -> StepResult:
         error_at=result.error_at,
         started_at=started,
         ended_at=time.time(),
+        notes=result.notes,
     )  # fmt: skip

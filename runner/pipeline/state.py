@@ -12,7 +12,7 @@ from pathlib import Path
 
 from runner.clock import iso, now_iso, parse_iso
 from runner.errors import RunnerError
-from runner.files import write_json_atomic
+from runner.files import modes_of, size_text, storage_problem, write_json_atomic
 from runner.struct import Struct, field, replace
 
 RECORD = "pipeline.json"
@@ -51,6 +51,7 @@ class StepResult(Struct):
     started_at: float | None = None  # time.time() (ISO 8601 in JSON), for the live display
     ended_at: float | None = None
     error_at: str | None = None  # a failure's traceback: FILE:LINE in the user's sources
+    notes: tuple[str, ...] = ()  # the step's run's notes (e.g. its result was not stored)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -65,12 +66,14 @@ class StepResult(Struct):
             "started_at": None if self.started_at is None else iso(self.started_at),
             "ended_at": None if self.ended_at is None else iso(self.ended_at),
             "error_at": self.error_at,
+            "notes": list(self.notes),
         }
 
     @classmethod
     def from_json(cls, name: str, data: Mapping[str, object]) -> StepResult:
         outputs = data.get("outputs") or {}
         assert isinstance(outputs, dict)
+        notes = data.get("notes") or []
         return cls(
             name=name,
             state=StepState(str(data["status"])),
@@ -84,6 +87,7 @@ class StepResult(Struct):
             started_at=_opt_moment(data.get("started_at")),
             ended_at=_opt_moment(data.get("ended_at")),
             error_at=_opt_str(data.get("error_at")),
+            notes=tuple(str(note) for note in notes) if isinstance(notes, list) else (),
         )
 
 
@@ -104,6 +108,7 @@ class PipelineResult(Struct):
     run_dir: Path
     outputs: Mapping[str, str] = field(default_factory=dict)  # pipeline output -> path
     duration: float = 0.0
+    notes: tuple[str, ...] = ()  # records of the run that the storage refused (a full disk)
 
     @property
     def ok(self) -> bool:
@@ -116,6 +121,7 @@ class PipelineResult(Struct):
             "duration": round(self.duration, 3),
             "outputs": dict(self.outputs),
             "steps": {name: step.to_json() for name, step in self.steps.items()},
+            "notes": list(self.notes),
         }
 
 
@@ -123,12 +129,33 @@ def write_record(path: Path, header: Mapping[str, object], result: PipelineResul
     write_json_atomic(path, {**header, **result.to_json()})
 
 
+def final_record(
+    path: Path, header: Mapping[str, object], result: PipelineResult, events: EventLog
+) -> PipelineResult:
+    """The run's last record written; when the storage refused it (or events before it), the
+    result still stands, with notes saying what was not written."""
+    notes = [events.lost] if events.lost else []
+    record = {**header, **result.to_json()}
+    try:
+        write_json_atomic(path, record)
+    except OSError as exc:
+        problem = storage_problem(exc, path.parent)
+        if problem is None:
+            raise
+        size = size_text(len(json.dumps(record, indent=2)))
+        notes.append(f"{path} was not updated with the result ({size} needed): {problem}")
+    return replace(result, notes=(*result.notes, *notes)) if notes else result
+
+
 class EventLog:
     """`events.jsonl` of a run folder: one line per state change, each written with a single
     `write` on a file opened with O_APPEND, so a reader sees whole lines or a partial last one."""
 
     def __init__(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        self.path = path
+        self._fd = os.open(path, flags, modes_of(path.parent).file)
+        self.lost: str | None = None  # why events stopped being written (a full disk)
 
     def step(self, result: StepResult) -> None:
         self._append({"step": result.name, "at": now_iso(), **result.to_json()})
@@ -137,7 +164,15 @@ class EventLog:
         self._append({"pipeline": status, "at": now_iso()})
 
     def _append(self, event: Mapping[str, object]) -> None:
-        os.write(self._fd, (json.dumps(event, separators=(",", ":")) + "\n").encode("utf-8"))
+        if self.lost is not None:
+            return
+        try:
+            os.write(self._fd, (json.dumps(event, separators=(",", ":")) + "\n").encode("utf-8"))
+        except OSError as exc:
+            problem = storage_problem(exc, self.path.parent)
+            if problem is None:
+                raise
+            self.lost = f"{self.path} is incomplete: {problem}"
 
     def close(self) -> None:
         os.close(self._fd)

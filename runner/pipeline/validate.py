@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from runner.bind.coerce import coerce, label
-from runner.errors import BindingError, PipelineError
+from runner.errors import BindingError, PipelineError, quote
 from runner.pipeline.model import (
     Binding,
     Literal,
@@ -232,7 +232,7 @@ def _literal_problem(module: ModuleSpec, item: Input, binding: Literal) -> str |
             return _after_label(exc.message)
         return None
     if not isinstance(binding.value, Path):
-        return f": expected a path, got {binding.value!r}"
+        return f": expected a path, got {quote(binding.value)}"
     if not binding.value.exists():
         return f": path {binding.value} does not exist"
     return _kind_problem(module, item, binding.value)

@@ -37,11 +37,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol, TextIO
 
+from runner.errors import shown
 from runner.process.contain import CONTAINMENT, Tree
 from runner.process.logfile import LineSplitter, LogWriter, end_note, now, open_log
 from runner.process.signals import Cancelled, Signals
 from runner.process.tree import EXECUTION_ID_VAR
-from runner.struct import Struct
+from runner.struct import Struct, replace
 
 __all__ = ["EXECUTION_ID_VAR", "Invocation", "Outcome", "check_invocation", "execute"]
 
@@ -125,6 +126,7 @@ class Outcome(Struct):
     interrupted: bool
     start_error: str | None = None
     containment: str = ""
+    log_lost: str | None = None  # why the log stops short (a full disk), if it does
 
     @property
     def duration(self) -> float:
@@ -134,7 +136,8 @@ class Outcome(Struct):
 def execute(invocation: Invocation) -> Outcome:
     """Run the invocation to completion and return its outcome (see the module docstring)."""
     with open_log(invocation.log_path, invocation.echo) as log:
-        return _Execution(invocation, log).run()
+        outcome = _Execution(invocation, log).run()
+    return replace(outcome, log_lost=log.lost) if log.lost else outcome
 
 
 # --- the output ---------------------------------------------------------------------------
@@ -258,7 +261,7 @@ class _Execution:
 
     def _start_error(self, error: OSError | ValueError) -> str:
         cwd = str(self.inv.cwd)
-        program = self.inv.argv[0]
+        program = shown(self.inv.argv[0])
         if isinstance(error, ValueError):
             # e.g. an embedded NUL byte: no argv element can carry one.
             return f"cannot start {program}: {error}"

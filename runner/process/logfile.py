@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from runner.files import storage_problem
+
 __all__ = ["LineSplitter", "LogWriter", "end_note", "now", "open_log", "stamp"]
 
 # A line longer than this is logged in pieces: a command printing megabytes without a newline
@@ -37,21 +39,36 @@ def stamp(moment: datetime) -> str:
 def open_log(path: Path, echo: TextIO | None) -> Iterator[LogWriter]:
     """The log at `path`, appended to (its folder made first), echoing to `echo`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8", errors="backslashreplace", buffering=1) as file:
-        yield LogWriter(file, echo)
+    file = open(path, "a", encoding="utf-8", errors="backslashreplace", buffering=1)  # noqa: SIM115
+    try:
+        yield LogWriter(file, echo, path)
+    finally:
+        with contextlib.suppress(OSError):  # a full disk: `LogWriter.lost` says so already
+            file.close()
 
 
 class LogWriter:
-    """The timestamped log file and the live echo, shared by pump threads and the caller."""
+    """The timestamped log file and the live echo, shared by pump threads and the caller.
 
-    def __init__(self, file: TextIO, echo: TextIO | None) -> None:
+    A write the disk refuses (full) ends the log there, never the run: the command's output
+    is still drained (and echoed), so it cannot block on a full pipe; `lost` says why the log
+    stops short."""
+
+    def __init__(self, file: TextIO, echo: TextIO | None, path: Path) -> None:
         self._file = file
         self._echo = echo
+        self._path = path
         self._lock = threading.Lock()
+        self.lost: str | None = None
 
     def line(self, tag: str, text: str) -> None:
         with self._lock:
-            self._file.write(f"{stamp(now())} {tag} {text}\n")
+            if self.lost is not None:
+                return
+            try:
+                self._file.write(f"{stamp(now())} {tag} {text}\n")
+            except OSError as exc:
+                self.lost = storage_problem(exc, self._path.parent) or exc.strerror or str(exc)
 
     def header(self, argv: Sequence[str], *details: str) -> datetime:
         """The run's first records: its command, `details` (cwd, ...), then its start time,

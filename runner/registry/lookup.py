@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from runner.cache.store import DamagedEntryError
+from runner.errors import quote
 from runner.registry.base import Registry
 from runner.registry.catalogue import Catalogue, ModuleRow, VersionRow
 from runner.registry.errors import RegistryError, storage_error
@@ -59,12 +60,13 @@ def find_module(catalogue: Catalogue, name: str) -> ModuleRow:
     if len(short) > 1:
         names = ", ".join(m.name for m in short)
         raise UnknownModule(
-            f"{name!r} names {len(short)} registered modules: {names}", "give the namespace too"
+            f"{quote(name)} names {len(short)} registered modules: {names}",
+            "give the namespace too",
         )
     close = close_matches(name, [m.name for m in modules])
     listing = f"; close matches: {', '.join(close)}" if close else ""
     raise UnknownModule(
-        f"no registered module is named {name!r}{listing}",
+        f"no registered module is named {quote(name)}{listing}",
         "`runner module list` lists them; `runner module register SOURCE` adds one",
     )
 
@@ -85,7 +87,7 @@ def find_version(catalogue: Catalogue, ref: Reference, purpose: Purpose) -> Vers
     if row is None:
         known = ", ".join(v.version for v in sorted(versions, key=lambda v: version_key(v.version)))
         raise UnknownModule(
-            f"{module.name} has no version {wanted!r} (registered: {known})",
+            f"{module.name} has no version {quote(wanted)} (registered: {known})",
             f"write {FORMS}",
         )
     if purpose == "run" and not row.enabled:

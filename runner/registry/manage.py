@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from runner.cache.store import CacheStore, DamagedEntryError
+from runner.errors import quote
 from runner.registry.base import Registry
 from runner.registry.catalogue import ModuleRow, VersionRow
 from runner.registry.errors import RegistryError, storage_error
@@ -101,7 +102,9 @@ def set_default(registry: Registry, name: str, version: str) -> ModuleInfo:
         row = next((v for v in info.versions if v.version == version), None)
         if row is None:
             known = ", ".join(v.version for v in info.sorted_versions())
-            raise RegistryError(f"{info.name} has no version {version!r} (registered: {known})")
+            raise RegistryError(
+                f"{info.name} has no version {quote(version)} (registered: {known})"
+            )
         if not row.enabled:
             raise RegistryError(
                 f"{info.name} {version} is disabled and cannot be the default",

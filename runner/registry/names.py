@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from runner.errors import quote
 from runner.registry.errors import RegistryError
 from runner.struct import Struct
 
@@ -57,7 +58,7 @@ def parse_reference(text: str) -> Reference:
     if rest.startswith("//"):
         match = _URI.fullmatch(rest)
         if match is None:
-            raise RegistryError(f"cannot read the module reference {text!r}", f"write {FORMS}")
+            raise RegistryError(f"cannot read the module reference {quote(text)}", f"write {FORMS}")
         name, version, label = match.group("name", "version", "label")
         return _reference(text, name, version if label is None else f"@{label}")
     if "@" in rest:
@@ -72,7 +73,7 @@ def parse_reference(text: str) -> Reference:
 def _reference(text: str, name: str, version: str | None) -> Reference:
     name = name.strip()
     if not name or (version is not None and not version.strip("@ ")):
-        raise RegistryError(f"cannot read the module reference {text!r}", f"write {FORMS}")
+        raise RegistryError(f"cannot read the module reference {quote(text)}", f"write {FORMS}")
     if version is not None and version.startswith("@"):
         label = version[1:].strip()
         if label.lower() == LATEST:
@@ -86,13 +87,16 @@ def _reference(text: str, name: str, version: str | None) -> Reference:
 def check_name(full_name: str, version: str) -> str | None:
     """Why a module cannot be registered under this name and version, or None."""
     if not full_name.strip() or full_name != full_name.strip():
-        return f"name {full_name!r} is empty or starts or ends with spaces"
+        return f"name {quote(full_name)} is empty or starts or ends with spaces"
     if _FORBIDDEN.search(full_name):
-        return f"name {full_name!r} holds '@', ':' or a control character"
+        return f"name {quote(full_name)} holds '@', ':' or a control character"
     if not version.strip():
         return "it has no version"
     if _FORBIDDEN.search(version) or "/" in version or version != version.strip():
-        return f"version {version!r} holds '@', ':', '/', spaces at its ends or a control character"
+        return (
+            f"version {quote(version)} holds '@', ':', '/', spaces at its ends"
+            " or a control character"
+        )
     return None
 
 

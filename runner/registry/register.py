@@ -12,6 +12,7 @@ that says so; with a different bundle it is refused, naming the files that diffe
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 from runner.cache.digest import FileDigest, digest_path
 from runner.cache.gc import remove_stale_tmp
 from runner.cache.manifest import KEEP
+from runner.cache.store import NotStored
 from runner.clock import now_iso
 from runner.errors import RunnerError, SnapshotError, SpecError
 from runner.files import is_runner_folder
@@ -33,6 +35,7 @@ from runner.registry.datatypes import bad_port_types, registered_types, unknown_
 from runner.registry.errors import RegistryError, storage_error
 from runner.registry.freeze import Frozen, freeze
 from runner.registry.location import BUNDLE
+from runner.registry.lookup import checkout
 from runner.registry.names import check_name
 from runner.registry.sources import open_source
 from runner.snapshot.ignore import ALWAYS_SKIPPED_DIRS
@@ -221,6 +224,8 @@ def _store(registry: Registry, frozen: Frozen, digest: str, name: str, version: 
     meta = {KEEP: True, "module": name, "version": version, "spec_file": frozen.spec_file}
     try:
         registry.store.publish(digest, {BUNDLE: (frozen.folder, "dir")}, {}, meta)
+    except NotStored as exc:
+        raise storage_error(exc.error, registry.root, f"cannot register {name} {version}") from None
     except (OSError, sqlite3.Error) as exc:
         raise storage_error(exc, registry.root, f"cannot register {name} {version}") from None
 
@@ -242,6 +247,10 @@ def _add(
             )
     if raced is not None:  # another process registered it since we looked
         return _again(registry, raced, frozen, row.digest, files, spec_path, set_default)
+    # Placed now, while the registry is writable: a registry later mounted read-only (shared
+    # on a cluster, in CI) is then complete. If this fails, the first use places it instead.
+    with contextlib.suppress(RegistryError):
+        checkout(registry, row)
     return Registered(
         module.name,
         row.version,

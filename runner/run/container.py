@@ -173,4 +173,4 @@ def _write_rerun(script: Path, invocation: ContainerInvocation, paths: Layout) -
     if paths.staged:
         lines.insert(2, "# File outputs land in the run's .runner/file-outputs/ folder.")
     script.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    script.chmod(0o755)
+    script.chmod(0o700)  # private, as the run folder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -11,10 +12,10 @@ from typing import TYPE_CHECKING, Literal, TextIO
 
 from runner.bind.bindings import Bindings
 from runner.cache.publish import UnpublishableOutput
-from runner.cache.store import CacheStore, DamagedEntryError, Entry
+from runner.cache.store import CacheStore, DamagedEntryError, Entry, NotStored
 from runner.env.base import BackendName, Runtime
-from runner.errors import InterruptedRun, NotCachedError
-from runner.files import write_json_atomic
+from runner.errors import InterruptedRun, NotCachedError, StorageError
+from runner.files import refused_folder, size_text, storage_problem, write_json_atomic
 from runner.run.deliver import deliver
 from runner.run.history import record_last_run
 from runner.run.job import Job, RunOptions, prepare_job
@@ -44,6 +45,10 @@ def run_module(
     job = prepare_job(spec, values, outputs, options or RunOptions())
     try:
         return _run_job(job)
+    except OSError as exc:
+        # A full disk or a read-only folder before the module ran (laying out the run folder)
+        # or while a hit was placed: said in words, never an internal error.
+        raise _storage_error(exc, job.runs_root) from None
     finally:
         if job.store is not None:
             job.store.close()
@@ -61,8 +66,10 @@ def _run_job(job: Job) -> RunResult:
             result = _cached_or_executed(job, store, parts)
         else:
             result = _delivered(job, _execute(job))
-        record_last_run(store.root, job.spec, parts, result.status.value)
-        problems = store.problems
+        problems = list(store.problems)
+        if not store.read_only:
+            unrecorded = record_last_run(store.root, job.spec, parts, result.status.value)
+            problems += [unrecorded] if unrecorded else []
     plan_notes = job.plan.warnings if job.plan else ()
     notes = [*job.environment.notes, *plan_notes, *result.notes, *problems]
     return replace(result, notes=tuple(notes)) if notes else result
@@ -93,7 +100,7 @@ def _cached_or_executed(job: Job, store: CacheStore, parts: KeyParts) -> RunResu
         result = _execute(job, key)
         if result.status is not Status.SUCCEEDED:
             return result
-        if force:
+        if force and not store.read_only:
             store.remove(key)
         return _delivered(job, _publish(store, job, result, parts))
 
@@ -154,10 +161,14 @@ def prepare_run(job: Job, key: str | None = None, status: str = "running") -> Pr
 
         CONTAINMENT.start()
     run_dir = create_run_dir(options.workdir, job.runs_root, spec.name)
-    run_dir.snapshot.mkdir()
-    if job.plan is not None:
-        materialize(job.plan, run_dir.snapshot)
-    output_paths = _place_outputs(spec, bindings, run_dir)
+    try:
+        run_dir.snapshot.mkdir()
+        if job.plan is not None:
+            materialize(job.plan, run_dir.snapshot)
+        output_paths = _place_outputs(spec, bindings, run_dir)
+    except BaseException:
+        shutil.rmtree(run_dir.root, ignore_errors=True)  # made just now, nothing ran in it
+        raise
     context = LaunchContext(
         spec=spec,
         values=bindings.values,
@@ -220,7 +231,9 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         final.update(source_mappings=[list(pair) for pair in pairs], error_at=error_at)
     if missing:
         final["missing_outputs"] = sorted(missing)
-    write_json_atomic(run_dir.record, final)
+    unrecorded = _write_record(run_dir, final)
+    if outcome.log_lost:
+        unrecorded += (f"{run_dir.log} is incomplete: {outcome.log_lost}",)
     if outcome.interrupted:
         raise InterruptedRun(f"interrupted; the partial run is in {run_dir.root}")
     return RunResult(
@@ -234,8 +247,32 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         cache_key=key,
         argv=tuple(argv),
         error_at=error_at,
-        notes=tuple(missing.values()),
+        notes=(*missing.values(), *unrecorded),
         missing_outputs=tuple(sorted(missing)),
+    )
+
+
+def _write_record(run_dir: RunDir, record: Mapping[str, object]) -> tuple[str, ...]:
+    """The final run.json; when the storage refuses it, the run's result still stands (and is
+    reported): a note says what was not written, and why."""
+    try:
+        write_json_atomic(run_dir.record, record)
+    except OSError as exc:
+        problem = storage_problem(exc, run_dir.root)
+        if problem is None:
+            raise
+        size = size_text(len(json.dumps(record, indent=2)))
+        return (f"{run_dir.record} was not updated with the result ({size} needed): {problem}",)
+    return ()
+
+
+def _storage_error(exc: OSError, runs_root: Path) -> StorageError:
+    """A full disk or a read-only folder, in words; anything else is no storage matter."""
+    problem = storage_problem(exc, refused_folder(exc, runs_root))
+    if problem is None:
+        raise exc
+    return StorageError(
+        f"the run could not be made: {problem}", "free some space, or use another folder"
     )
 
 
@@ -300,8 +337,10 @@ def _publish(store: CacheStore, job: Job, result: RunResult, parts: KeyParts) ->
     }
     try:
         store.publish(parts.key, outputs, parts.to_json(), meta)
-    except UnpublishableOutput as exc:
-        return replace(result, notes=(*result.notes, f"the result was not cached: {exc}"))
+    except (UnpublishableOutput, NotStored) as exc:
+        return replace(
+            result, notes=(*result.notes, f"the result was not stored in the cache: {exc}")
+        )
     return result
 
 
@@ -312,7 +351,7 @@ def _serve(job: Job, store: CacheStore, entry: Entry) -> RunResult:
     run_dir = create_run_dir(job.options.workdir, job.runs_root, spec.name)
     try:
         return _serve_into(job, store, entry, run_dir, started)
-    except DamagedEntryError:
+    except (DamagedEntryError, OSError):  # an object gone, a full disk
         shutil.rmtree(run_dir.root, ignore_errors=True)  # made just now, holds nothing else
         raise
 
@@ -330,7 +369,7 @@ def _serve_into(
     note = f"served from the cache: entry {entry.key}, produced by {source}"
     run_dir.log.write_text(f"{now()} runner {note}\n", encoding="utf-8")
     record = run_record(job, output_paths, [], entry.key)
-    write_json_atomic(run_dir.record, {**record, "status": Status.CACHED.value, "message": note})
+    unrecorded = _write_record(run_dir, {**record, "status": Status.CACHED.value, "message": note})
     exit_code = entry.meta.get("exit_code")
     return RunResult(
         status=Status.CACHED,
@@ -342,6 +381,7 @@ def _serve_into(
         duration=time.monotonic() - started,
         cached=True,
         cache_key=entry.key,
+        notes=unrecorded,
     )
 
 

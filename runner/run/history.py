@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from runner.clock import now_iso
-from runner.files import write_json_atomic
+from runner.files import make_folder, storage_problem, write_json_atomic
 from runner.hashing import hash_text
 from runner.run.key import KeyParts
 from runner.spec.model import ModuleSpec
@@ -47,7 +47,20 @@ def _name(key: str, status: str) -> str:
     return f"{key}.json" if status in _OK else f"{key}.failed.json"
 
 
-def record_last_run(cache_root: Path, spec: ModuleSpec, parts: KeyParts, status: str) -> None:
+def record_last_run(cache_root: Path, spec: ModuleSpec, parts: KeyParts, status: str) -> str | None:
+    """Record a run; returns a note when the cache folder refused the write (full, read-only):
+    the run stands, only `explain` will not know it."""
+    try:
+        _record(cache_root, spec, parts, status)
+    except OSError as exc:
+        problem = storage_problem(exc, cache_root, f"the cache folder {cache_root.absolute()}")
+        if problem is None:
+            raise
+        return f"this run was not recorded for `runner explain`: {problem}"
+    return None
+
+
+def _record(cache_root: Path, spec: ModuleSpec, parts: KeyParts, status: str) -> None:
     folder = _folder(cache_root, spec)
     path = folder / _name(parts.key, status)
     try:
@@ -57,7 +70,7 @@ def record_last_run(cache_root: Path, spec: ModuleSpec, parts: KeyParts, status:
         pass
     trees = folder / "trees"
     if not trees.is_dir():
-        trees.mkdir(parents=True, exist_ok=True)  # steps of one module may race here
+        make_folder(trees, parents=True)  # steps of one module may race here
         folder.with_suffix(".json").unlink(missing_ok=True)  # the one-file record of 0.x
     data = parts.identity()
     data["input_trees"] = {

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, TextIO
 
 from runner.bind.bindings import Bindings, bind
 from runner.cache.digest import MemoFileDigest
-from runner.cache.location import default_cache_root
+from runner.cache.location import default_cache_root, read_only_requested
 from runner.cache.state import StateDB
 from runner.cache.store import CacheStore
 from runner.config import load_settings
 from runner.env.choose import EnvChoice, choose_environment
 from runner.env.store import EnvStore
-from runner.errors import UnsupportedError
+from runner.errors import BindingError, UnsupportedError, quote
 from runner.run.deliver import check_destination
 from runner.run.key import KeyParts
 from runner.run.key_inputs import key_parts
@@ -47,6 +47,7 @@ class RunOptions(Struct):
     force: bool = False  # re-run even on a hit, and replace the entry (--force)
     cache_dir: Path | None = None  # None: $RUNNER_CACHE_DIR or the XDG cache folder
     env_dir: Path | None = None  # the environment store; None: <cache_dir>/envs
+    cache_read_only: bool = False  # serve hits, store nothing (also RUNNER_CACHE_READ_ONLY)
     env: str | None = None  # auto | host | venv | conda | docker; None: RUNNER_ENV, config, auto
     ca_bundle: Path | None = None  # None: RUNNER_CA_BUNDLE, config, PIP_CERT, SSL_CERT_FILE...
     strict_python: bool | None = None
@@ -103,11 +104,16 @@ def prepare_job(
             spec, options.mpi_processes, inside_container=environment.name == "docker"
         )
     cache_root = options.cache_dir or default_cache_root(os.environ)
+    _refuse_cache_destinations(bindings, cache_root)
     env_store = EnvStore(options.env_dir or cache_root / "envs")
     store = None
     if options.cache:
+        read_only = options.cache_read_only or read_only_requested(os.environ)
         session = options.session
-        store = session.store(cache_root) if session is not None else CacheStore(cache_root)
+        if session is not None:
+            store = session.store(cache_root, read_only=read_only)
+        else:
+            store = CacheStore(cache_root, read_only=read_only)
     plan = plan_with_memo(spec, store.state if store else None)
     parts = None
     if store is not None:
@@ -156,6 +162,19 @@ def _check_destinations(spec: ModuleSpec, bindings: Bindings, run_dir: RunDir) -
         destination = bindings.outputs.get(out.name)
         if destination is not None and not out.is_file:
             check_destination(run_dir.outputs / out.python_name, destination)
+
+
+def _refuse_cache_destinations(bindings: Bindings, cache_root: Path) -> None:
+    """The cache folder holds runner's own files (entries, objects, environments): an output
+    delivered into it would sit among them, and gc or `cache rm` may delete it."""
+    root = cache_root.expanduser().resolve()
+    for name, destination in bindings.outputs.items():
+        target = destination.resolve()
+        if target == root or target.is_relative_to(root):
+            raise BindingError(
+                f"output {quote(name)}: {destination} is inside the cache folder {root}",
+                "place outputs outside the cache folder (-o NAME=PATH elsewhere)",
+            )
 
 
 def plan_with_memo(spec: ModuleSpec, state: StateDB | None) -> SnapshotPlan | None:

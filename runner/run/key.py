@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from runner.errors import quote
 from runner.hashing import hash_text
 from runner.spec.model import Input, InputPort, ModuleSpec, ParamValue
 from runner.struct import Struct, field
@@ -121,7 +122,7 @@ def _optional_str(value: object) -> str | None:
 def _param(value: object) -> ParamValue:
     if isinstance(value, (str, int, float, bool)):
         return value
-    raise TypeError(f"unexpected parameter value {value!r}")
+    raise TypeError(f"unexpected parameter value {quote(value)}")
 
 
 def module_digest(spec: ModuleSpec) -> str:
@@ -203,7 +204,7 @@ def explain(old: KeyParts, new: KeyParts) -> list[str]:
         before = old.environment_variables.get(name)
         after = new.environment_variables.get(name)
         if before != after:
-            reasons.append(f"environment variable {name}: {before!r} -> {after!r}")
+            reasons.append(f"environment variable {name}: {quote(before)} -> {quote(after)}")
     return reasons
 
 
@@ -215,11 +216,11 @@ def _parameter_changes(old: Mapping[str, ParamValue], new: Mapping[str, ParamVal
     lines = []
     for name in sorted(set(old) | set(new)):
         if name not in old:
-            lines.append(f"parameter {name}: set to {new[name]!r}")
+            lines.append(f"parameter {name}: set to {quote(new[name])}")
         elif name not in new:
-            lines.append(f"parameter {name}: no longer set (was {old[name]!r})")
+            lines.append(f"parameter {name}: no longer set (was {quote(old[name])})")
         elif old[name] != new[name] or type(old[name]) is not type(new[name]):
-            lines.append(f"parameter {name}: {old[name]!r} -> {new[name]!r}")
+            lines.append(f"parameter {name}: {quote(old[name])} -> {quote(new[name])}")
     return lines
 
 

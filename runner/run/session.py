@@ -20,12 +20,12 @@ class Session:
         self._stores: dict[Path, CacheStore] = {}
         self._ahead: contextlib.ExitStack | None = None
 
-    def store(self, root: Path) -> CacheStore:
+    def store(self, root: Path, *, read_only: bool = False) -> CacheStore:
         """A view of the store at `root` for one run (its own `problems`), opened once."""
         with self._lock:
             store = self._stores.get(root)
             if store is None:
-                store = self._stores[root] = CacheStore(root)
+                store = self._stores[root] = CacheStore(root, read_only=read_only)
             return store.view()
 
     def executing(self) -> None:

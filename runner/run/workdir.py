@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from runner.bind.bindings import Bindings
-from runner.errors import BindingError
-from runner.files import RUNS_MARKER
+from runner.errors import BindingError, StorageError
+from runner.files import PRIVATE, RUNS_MARKER, make_folder, modes_of, storage_problem
 from runner.run.childenv import EnvOverrides
 from runner.spec.model import OutputPort
 from runner.struct import Struct
@@ -64,9 +64,13 @@ def default_runs_root(environ: Mapping[str, str], cwd: Path) -> Path:
     return Path(configured).expanduser().resolve() if configured else cwd / "runs"
 
 
+RUN_NAME_LIMIT = 64  # characters of a module's name kept in its run folders' names
+
+
 def new_run_name(name: str, now: datetime) -> str:
     """`<name>-<time>-<random>`, the name made safe for a folder (module names are free text)."""
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.lower()).strip("_.")
+    slug = slug[:RUN_NAME_LIMIT].rstrip("_.")  # a folder name has at most 255 bytes
     stamp = now.strftime("%Y%m%d-%H%M%S")
     return f"{slug or 'run'}-{stamp}-{os.urandom(3).hex()}"
 
@@ -84,12 +88,17 @@ def create_run_dir(workdir: Path | None, runs_root: Path, module_name: str) -> R
                 "name a new folder with --workdir (runner never overwrites an earlier run)",
             )
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        # Private (0700): its records hold the values of the run, secrets included.
+        make_folder(root, parents=True)
     except OSError as exc:
         raise BindingError(f"cannot create working directory {root}: {exc.strerror}") from None
     run_dir = RunDir(root)
     run_dir.outputs.mkdir()
     run_dir.internal.mkdir()
+    # Made now with its mode (whatever the umask): whoever writes the log later appends to it.
+    fd = os.open(run_dir.log, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, PRIVATE.file)
+    os.fchmod(fd, modes_of(root).file)
+    os.close(fd)
     return run_dir
 
 
@@ -98,9 +107,15 @@ def mark_runs_root(runs_root: Path) -> None:
     if marker.exists():
         return
     try:
-        runs_root.mkdir(parents=True, exist_ok=True)
+        make_folder(runs_root, parents=True)
         marker.write_text("Run folders made by runner; code snapshots leave this out.\n")
     except OSError as exc:
+        problem = storage_problem(exc, runs_root)
+        if problem is not None:
+            raise StorageError(
+                f"cannot create the runs folder {runs_root}: {problem}",
+                "free some space, or use another folder",
+            ) from None
         raise BindingError(f"cannot create the runs folder {runs_root}: {exc.strerror}") from None
 
 
@@ -115,4 +130,4 @@ def write_rerun_script(path: Path, argv: Sequence[str], cwd: Path, overrides: En
     lines += overrides.shell_lines()
     lines.append(f"exec {shlex.join(argv)}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o755)
+    path.chmod(0o700)  # private, as the run folder: it spells out the run's variables

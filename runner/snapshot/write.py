@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import SnapshotError
+from runner.files import FULL
 from runner.hashing import CHUNK
 from runner.snapshot.model import EXEC_MODE, SnapshotEntry, SnapshotPlan, ancestors, reason
 
@@ -110,7 +112,11 @@ def _zip_info(name: str, st_mode: int) -> zipfile.ZipInfo:
     return info
 
 
-def _copy_error(source: Path, relpath: str, exc: OSError) -> SnapshotError:
+def _copy_error(source: Path, relpath: str, exc: OSError) -> Exception:
+    """The source's fault in words; a full disk or read-only folder on the writing side is the
+    storage's, passed on for the caller to say so (`runner.files.storage_problem`)."""
+    if exc.errno in FULL or exc.errno == errno.EROFS:
+        return exc
     return SnapshotError(
         f"cannot copy {source} into the snapshot as {relpath}: {reason(exc)}",
         hint="the file changed or became unreadable after the snapshot was planned",

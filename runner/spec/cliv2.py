@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runner.errors import quote
 from runner.spec.command import parse_command_string
 from runner.spec.common import (
     Context,
@@ -121,7 +122,7 @@ def _name(root: Node) -> str:
     if problem is not None:
         suggestion = suggest_v2_component_name(name)
         raise node.error(
-            f"invalid name {name!r}: {problem}",
+            f"invalid name {quote(name)}: {problem}",
             f"for example '{suggestion}'" if suggestion else None,
         )
     return name

@@ -8,6 +8,7 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
+from runner.errors import quote
 from runner.spec.model import CondaDependencies, EnvironmentSpec, Input, OutputPort, SpecWarning
 from runner.spec.names import python_name
 from runner.spec.source import Document, Node
@@ -49,7 +50,7 @@ def fields(
 
         close = difflib.get_close_matches(key, list(known), n=1)
         guess = f" (did you mean '{close[0]}'?)" if close else ""
-        ctx.warn(found[key], f"unknown key '{key}' is ignored{guess}")
+        ctx.warn(found[key], f"unknown key {quote(key)} is ignored{guess}")
     if len(unknown) > _UNKNOWN_KEYS_SHOWN:
         more = len(unknown) - _UNKNOWN_KEYS_SHOWN
         ctx.warn(node, f"{more} more unknown keys are ignored")
@@ -128,7 +129,7 @@ def environment_variables(node: Node | None) -> tuple[tuple[str, str], ...]:
     pairs: list[tuple[str, str]] = []
     for key, child in node.mapping().items():
         if not key or "=" in key or "\0" in key:
-            raise child.error(f"{key!r} is not a valid environment variable name")
+            raise child.error(f"{quote(key)} is not a valid environment variable name")
         value = "" if child.value is None else child.text()
         if "\0" in value:
             raise child.error("an environment variable value cannot contain a NUL character")
@@ -149,7 +150,7 @@ def python_name_of(name_node: Node, name: str, override: Node | None, hint: str)
     derived = python_name(name)
     if not derived:
         raise name_node.error(
-            f"name {name!r} has no letter or digit to make a python name of", hint
+            f"name {quote(name)} has no letter or digit to make a python name of", hint
         )
     return derived
 

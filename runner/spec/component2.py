@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runner.errors import quote
 from runner.spec.command import parse_command_string
 from runner.spec.common import (
     Context,
@@ -142,7 +143,7 @@ def _job_type(ctx: Context, root: Node) -> JobType:
     written = node.text().strip()
     found = _TYPES.get(written.split("@", 1)[0].lower())
     if found is None:
-        ctx.warn(node, f"unknown component type '{written}' is read as CommandComponent")
+        ctx.warn(node, f"unknown component type {quote(written)} is read as CommandComponent")
         return JobType.BASIC
     return found
 

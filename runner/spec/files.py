@@ -7,7 +7,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from runner.errors import Location, SpecError
+from runner.errors import Location, SpecError, quote
 from runner.spec.common import Context, absolute, present
 from runner.spec.model import CodeSpec, CondaDependencies, Include
 from runner.spec.source import Node, load_document
@@ -53,7 +53,7 @@ def local_path(node: Node, base: Path, what: str) -> Path:
         raise node.expected(f"a path to {what}")
     if is_remote(written):
         raise node.error(
-            f"{what} must be a local path, found {written!r}",
+            f"{what} must be a local path, found {quote(written)}",
             "only local files can be used when running locally",
         )
     path = absolute(base, written)

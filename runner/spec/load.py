@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from runner.errors import quote
 from runner.spec import cliv2, component2, legacy
 from runner.spec.model import Generation, ModuleSpec
 from runner.spec.source import Document, Node, load_document, parse_document
@@ -103,7 +104,7 @@ def detect_generation(root: Node) -> Generation:
         # A `type` is there but names no module kind: say so, where it is written.
         written = type_node.text() if not type_node.is_map() else "a mapping"
         hint = _PREVIEW_HINT if written.strip().lower() == "command_component" else _SHAPES
-        raise type_node.error(f"not a module spec: unknown type {written!r}", hint)
+        raise type_node.error(f"not a module spec: unknown type {quote(written)}", hint)
     raise root.error("not a module spec: no amlModuleIdentifier, $schema or type", _SHAPES)
 
 

@@ -20,6 +20,8 @@ import math
 import os
 from pathlib import Path
 
+from runner.files import make_folder, modes_of
+
 PathKey = tuple[str | int, ...]
 Positions = dict[PathKey, tuple[int, int]]
 
@@ -28,13 +30,16 @@ FORMAT = 1
 _LARGEST = 1 << 20  # larger documents are rare, and their JSON would be larger still
 
 _folder: Path | None = None
+_keeping = True
 _parser_digest: str | None = None
 
 
-def use(cache_root: Path | None) -> None:
-    """Keep and find parsed documents under `cache_root` from now on (None: not at all)."""
-    global _folder
+def use(cache_root: Path | None, *, read_only: bool = False) -> None:
+    """Keep and find parsed documents under `cache_root` from now on (None: not at all;
+    `read_only`: find them only, for a cache used read-only)."""
+    global _folder, _keeping
     _folder = None if cache_root is None else cache_root / FOLDER_NAME
+    _keeping = not read_only
 
 
 def recall(raw: bytes) -> tuple[object, Positions] | None:
@@ -55,15 +60,16 @@ def recall(raw: bytes) -> tuple[object, Positions] | None:
 
 def remember(raw: bytes, data: object, positions: Positions) -> None:
     """Keep what `raw` parsed to, when JSON gives it back exactly."""
-    entry = _entry(raw)
+    entry = _entry(raw) if _keeping else None
     if entry is None or not _exact(data) or not _exact_keys(positions):
         return
     listed = [[list(key), line, column] for key, (line, column) in positions.items()]
     text = json.dumps([FORMAT, data, listed], separators=(",", ":"))
     tmp = entry.with_name(f".{entry.name}.{os.urandom(6).hex()}.tmp")
     try:
-        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_folder(entry.parent, parents=True)  # private, or shared as a shared cache is
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        os.fchmod(fd, modes_of(entry.parent).file)
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(text)
         tmp.replace(entry)  # no fsync: a torn entry reads as invalid JSON, and is parsed again

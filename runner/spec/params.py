@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from runner.errors import quote, shown
 from runner.spec.common import Context, opt_bool, opt_text, present
 from runner.spec.model import Enabler, EnumOption, InputPort, Parameter, ParamType, ParamValue
 from runner.spec.source import Node
@@ -36,7 +37,7 @@ def check_distinct_options(node: Node, values: Sequence[str]) -> None:
         raise node.expected("at least one option")
     for i, value in enumerate(values):
         if value in values[:i]:
-            raise node.items()[i].error(f"option '{value}' is listed twice")
+            raise node.items()[i].error(f"option {quote(value)} is listed twice")
 
 
 class ParamDecl(Struct):
@@ -99,7 +100,7 @@ def _check_default(
     allowed = [option.value for option in options]
     if allowed and value not in allowed:
         raise node.error(
-            f"default '{value}' is not one of the options: {', '.join(allowed)}",
+            f"default {quote(value)} is not one of the options: {', '.join(map(shown, allowed))}",
         )
 
 

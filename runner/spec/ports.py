@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from runner.errors import quote
 from runner.spec.common import (
     Context,
     Declared,
@@ -96,7 +97,9 @@ def _check_port_types(ctx: Context, node: Node, types: tuple[str, ...], style: S
     for written in types:
         if written.lower() not in style.port_types:
             known = ", ".join(sorted({*style.param_types, *style.port_types}))
-            ctx.warn(node, f"unknown type '{written}' is read as a data input (known: {known})")
+            ctx.warn(
+                node, f"unknown type {quote(written)} is read as a data input (known: {known})"
+            )
 
 
 def _port_default(ctx: Context, item: Node) -> str | None:

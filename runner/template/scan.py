@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from runner.errors import quote
 from runner.struct import Struct
 from runner.template.model import Literal, OptionalGroup, Part, Ref, RefKind, Segment, Token
 from runner.template.syntax import (
@@ -100,7 +101,7 @@ class Scanner:
             shown = self.text[group.offset : self.pos + width]
             raise self.fail(
                 group.offset,
-                f"optional group {shown!r} references no input",
+                f"optional group {quote(shown)} references no input",
                 _LITERAL_BRACKET_HINT[self.style],
             )
         self.groups[-1].parts.append(OptionalGroup(tuple(group.parts)))
@@ -245,7 +246,7 @@ class Scanner:
         elif text.startswith("${{", pos):
             raise self.fail(
                 pos,
-                f"{upto(text, pos, '}}')!r} is CLI v2 placeholder syntax",
+                f"{quote(upto(text, pos, '}}'))} is CLI v2 placeholder syntax",
                 "a 2.0 component writes {inputs.<name>} and {outputs.<name>}",
             )
         elif text[pos] == "{":
@@ -277,7 +278,7 @@ class Scanner:
         elif _V2_LOOKALIKE.match(text, pos):
             raise self.fail(
                 pos,
-                f"{upto(text, pos, '}' * (2 if text.startswith('{{', pos) else 1))!r} is not"
+                f"{quote(upto(text, pos, '}' * (2 if text.startswith('{{', pos) else 1)))} is not"
                 " a CLI v2 placeholder",
                 "a CLI v2 component writes ${{inputs.<name>}} and ${{outputs.<name>}}",
             )
@@ -300,7 +301,9 @@ class Scanner:
         written = self.text[start : end + len(closer)]
         match = _PLACEHOLDER_BODY.fullmatch(body)
         if match is None:
-            raise self.fail(start, f"{written!r} is not a placeholder", _FORMS_HINT[self.style])
+            raise self.fail(
+                start, f"{quote(written)} is not a placeholder", _FORMS_HINT[self.style]
+            )
         namespace, name = match.group(1), match.group(2)
         kind = _NAMESPACES.get(namespace)
         if kind is None:
@@ -308,11 +311,11 @@ class Scanner:
             suggestion = f"{opener}{guess}.{name or '<name>'}{closer}"
             raise self.fail(
                 start,
-                f"unknown placeholder namespace {namespace!r} in {written!r}",
+                f"unknown placeholder namespace {quote(namespace)} in {quote(written)}",
                 f"did you mean {suggestion!r}? {_FORMS_HINT[self.style]}",
             )
         if not name:
-            what = f"{written!r} names no {namespace[:-1]}"
+            what = f"{quote(written)} names no {namespace[:-1]}"
             raise self.fail(start, what, _FORMS_HINT[self.style])
         self.add_ref(Ref(kind, name))
         self.units[start] = RefUnit(end + len(closer), Ref(kind, name))

@@ -75,15 +75,15 @@ def test_objects_are_read_only_and_materialised_by_hardlink(
     entry = store.lookup(KEY)
     assert entry is not None
     modes = {stat.S_IMODE(p.stat().st_mode) for p in objects_in(store)}
-    assert modes == {0o444, 0o555}
+    assert modes == {0o400, 0o500}  # a private store: read-only, for its owner alone
     store.materialize(entry, {"out": tmp_path / "served"})
     served = (tmp_path / "served" / "sub" / "b.bin").stat()
     obj = next(p for p in objects_in(store) if p.stat().st_ino == served.st_ino)
     # No bytes copied: the produced file became the object, and the served one is it too.
     assert obj.stat().st_nlink == 3
     assert (produced / "sub" / "b.bin").stat().st_ino == served.st_ino
-    assert stat.S_IMODE(served.st_mode) == 0o444
-    assert stat.S_IMODE((tmp_path / "served" / "run.sh").stat().st_mode) == 0o555
+    assert stat.S_IMODE(served.st_mode) == 0o400
+    assert stat.S_IMODE((tmp_path / "served" / "run.sh").stat().st_mode) == 0o500
 
 
 @pytest.mark.parametrize("methods", [("copy",), ("reflink", "copy")], ids=["copy", "reflink"])

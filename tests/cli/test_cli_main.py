@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -134,3 +135,28 @@ def test_every_command_that_prints_a_result_has_json() -> None:
             continue  # a group prints nothing itself: its actions do
         flags = {flag for action in parser._actions for flag in action.option_strings}
         assert "--json" in flags, f"runner {name} has no --json"
+
+
+@pytest.mark.parametrize(
+    ("errno_", "said", "code"),
+    [
+        (28, "error: the disk holding /data/out is full (", 1),  # ENOSPC
+        (30, "error: /data/out is not writable (a read-only file system)", 1),  # EROFS
+        (13, "internal error (PermissionError)", 3),  # EACCES: may well be a bug
+    ],
+)
+def test_a_storage_refusal_no_caller_explained_is_said_not_a_crash(
+    errno_: int, said: str, code: int
+) -> None:
+    """The last line of defence: a full disk or a read-only file system that reaches the top
+    level unexplained is the storage's refusal (exit 1), in words; other errors stay bugs."""
+    import io
+
+    from runner.cli.errors import handled
+
+    def command() -> int:
+        raise OSError(errno_, os.strerror(errno_), "/data/out/result.json")
+
+    stderr = io.StringIO()
+    assert handled(command, stderr) == code
+    assert said in stderr.getvalue()

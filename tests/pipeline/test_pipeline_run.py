@@ -11,6 +11,7 @@ import subprocess
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -418,9 +419,9 @@ def test_steps_share_one_cache_connection(
     opened: list[Path] = []
 
     class Counted(runner.cache.store.StateDB):
-        def __init__(self, path: Path) -> None:
+        def __init__(self, path: Path, **options: Any) -> None:
             opened.append(path)
-            super().__init__(path)
+            super().__init__(path, **options)
 
     monkeypatch.setattr(runner.cache.store, "StateDB", Counted)
     assert diamond.run().ok
