@@ -29,7 +29,7 @@ from runner.struct import replace
 if TYPE_CHECKING:
     from runner.process.local import Outcome
 
-__all__ = ["RunOptions", "RunResult", "Status", "run_module"]
+__all__ = ["RunOptions", "RunResult", "Status", "run_module", "serve_cached"]
 
 
 def run_module(
@@ -42,6 +42,32 @@ def run_module(
     job = prepare_job(spec, values, outputs, options or RunOptions())
     try:
         return _run_job(job)
+    finally:
+        if job.store is not None:
+            job.store.close()
+
+
+def serve_cached(
+    spec: ModuleSpec,
+    values: Mapping[str, object],
+    outputs: Mapping[str, object] | None = None,
+    options: RunOptions | None = None,
+) -> RunResult | None:
+    """The run as the cache serves it, or None where it would have to execute (nothing is
+    executed and no run folder is made): how a driver whose steps execute elsewhere resolves
+    its hits itself. `require_cached` and `force` behave as in `run_module`."""
+    job = prepare_job(spec, values, outputs, options or RunOptions())
+    try:
+        store, parts = job.store, job.parts
+        if job.options.require_cached:
+            return _serve_required(job)
+        if store is None or parts is None or job.options.force or not job.spec.is_deterministic:
+            return None
+        served = _try_serve(job, store, parts.key)
+        if served is None:
+            return None
+        record_last_run(store.root, job.spec, parts, served.status.value)
+        return _noted(job, served, store.problems)
     finally:
         if job.store is not None:
             job.store.close()
@@ -61,6 +87,10 @@ def _run_job(job: Job) -> RunResult:
             result = _delivered(job, _execute(job))
         record_last_run(store.root, job.spec, parts, result.status.value)
         problems = store.problems
+    return _noted(job, result, problems)
+
+
+def _noted(job: Job, result: RunResult, problems: Sequence[str]) -> RunResult:
     plan_notes = job.plan.warnings if job.plan else ()
     notes = [*job.environment.notes, *plan_notes, *result.notes, *problems]
     return replace(result, notes=tuple(notes)) if notes else result

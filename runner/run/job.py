@@ -49,6 +49,7 @@ class RunOptions(Struct):
     cancel: threading.Event | None = None  # set from another thread to stop the run (pipelines)
     require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
     session: Session | None = None  # what the steps of one pipeline run share
+    recorded: Mapping[str, object] | None = None  # more fields for run.json (the executor's)
 
 
 class Job(Struct):

@@ -5,13 +5,14 @@ the cache, the display and the summary; they differ only in where a step execute
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 from runner.run.engine import RunOptions, RunResult, run_module
 from runner.spec.model import ModuleSpec
-from runner.struct import Struct
+from runner.struct import Struct, replace
 
 
 class StepCall(Struct):
@@ -37,11 +38,21 @@ class Executor(Protocol):
     def run(self, call: StepCall) -> RunResult:
         """Run one step, raising what `run_module` raises (InterruptedRun, RunnerError)."""
 
+    def close(self) -> None:
+        """Release what `begin` acquired (its owner calls it, after one run or several)."""
+
 
 class LocalExecutor:
     """Every step in this process's threads, through the engine directly."""
 
     name = "local"
+
+    def __init__(self) -> None:
+        self._recorded = {
+            "executor": "local",
+            "node": socket.gethostname(),
+            "worker": {"pid": os.getpid()},
+        }
 
     def begin(self, runs_root: Path, options: RunOptions) -> None:
         pass
@@ -50,4 +61,8 @@ class LocalExecutor:
         return os.cpu_count() or 1
 
     def run(self, call: StepCall) -> RunResult:
-        return run_module(call.module, call.values, call.outputs, call.options)
+        options = replace(call.options, recorded=self._recorded)
+        return run_module(call.module, call.values, call.outputs, options)
+
+    def close(self) -> None:
+        pass
