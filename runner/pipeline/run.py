@@ -164,7 +164,7 @@ def run_pipeline(
     executor = executor or LocalExecutor()
     options = replace(options or RunOptions(), base_dir=base_dir)
     mark_runs_root(root)
-    executor.begin(root, options)
+    executor.begin(root, options, {n: pipeline.step(n).effective_module for n in selection.run})
     run_dir = root / new_run_name(pipeline.name, datetime.now(timezone.utc))
     (run_dir / "steps").mkdir(parents=True)
     with Session() as session:

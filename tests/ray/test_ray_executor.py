@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -40,6 +41,8 @@ with open(args["--log"], "a") as log:
     log.write(f"{tag} {os.getpid()}\\n")
 Path(args["--log"] + f".{tag}.pid").write_text(str(os.getpid()))
 time.sleep(float(args["--sleep"]))
+if tag == "boom":
+    sys.exit("failing on purpose")
 text = Path(args["--a"], "data.txt").read_text() if "--a" in args else ""
 (out / "data.txt").write_text(text + tag + "\\n")
 """
@@ -91,8 +94,28 @@ def spread(tmp_path: Path) -> Path:
     for where in ("head", "worker"):
         resources = f"resources:\n  custom: {{{where}_node: 1}}"
         (modules / f"{where}.yml").write_text(COMPONENT.format(where=where, resources=resources))
+    (modules / "any.yml").write_text(COMPONENT.format(where="any", resources=""))
+    (modules / "island.yml").write_text(
+        COMPONENT.format(where="island", resources="resources:\n  custom: {island: 1}")
+    )
     path = tmp_path / "spread.yml"
     path.write_text(PIPELINE.format(log=tmp_path / "executions.log"))
+    return path
+
+
+def variant(spread: Path, name: str, jobs: str) -> Path:
+    """A pipeline next to `spread` with its modules: `jobs` as `step: module[:upstream]`."""
+    lines = [f"type: pipeline\nname: {name}\njobs:"]
+    for job in jobs.split():
+        step, _, rest = job.partition(":")
+        module, _, upstream = rest.partition(":")
+        log = spread.parent / "executions.log"
+        lines.append(f"  {step}:\n    component: ./modules/{module}.yml")
+        lines.append(f'    inputs: {{tag: {step}, log: "{log}"}}')
+        if upstream:
+            lines[-1] = lines[-1][:-1] + f", a: '${{{{parent.jobs.{upstream}.outputs.out}}}}'}}"
+    path = spread.parent / f"{name}.yml"
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 
@@ -258,6 +281,7 @@ def test_a_node_that_cannot_see_the_cache_stops_the_run_before_any_step(
 ) -> None:
     # A one-node cluster whose node sees an empty file system where the driver's runs folder
     # and cache are (a tmpfs mounted over them in its own mount namespace).
+    solo = variant(spread, "solo", "one:any two:any:one")
     shared = tmp_path / "shared"
     shared.mkdir()
     hide = ("unshare", "-m", "--propagation", "private", "sh", "-c",
@@ -269,7 +293,7 @@ def test_a_node_that_cannot_see_the_cache_stops_the_run_before_any_step(
     node = start_node(head, node_env(), temp_dir / "h.log", hide)
     try:
         done = run_cli(
-            str(spread), "--executor", "ray", "--ray-address", f"127.0.0.1:{port}",
+            str(solo), "--executor", "ray", "--ray-address", f"127.0.0.1:{port}",
             "--runs-dir", str(shared / "runs"), env={"RUNNER_CACHE_DIR": str(shared / "cache")},
         )  # fmt: skip
     finally:
@@ -290,3 +314,67 @@ def test_an_address_where_no_cluster_answers_is_named_at_once(spread: Path) -> N
     assert done.returncode == 2, done.stderr
     assert f"no Ray cluster answers at {address}" in done.stderr
     assert "ray start --head" in done.stderr
+
+
+def test_a_failure_on_ray_is_summarised_as_locally(
+    ray_cluster: RayCluster, spread: Path, tmp_path: Path
+) -> None:
+    forked = variant(spread, "forked", "boom:any fine:any after:any:boom")
+    done = run_cli(
+        str(forked), "--executor", "ray", "--ray-address", ray_cluster.address,
+        "--runs-dir", str(tmp_path / "runs"), "--continue-on-failure",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert re.search(r"boom\s+failed", done.stderr), done.stderr
+    assert re.search(r"fine\s+succeeded", done.stderr), done.stderr
+    assert re.search(r"after\s+aborted", done.stderr), done.stderr
+    assert "the command exited with code 1" in done.stderr
+    assert sorted(executions(tmp_path / "executions.log")) == ["boom", "fine"]
+
+
+def test_a_request_no_node_can_meet_fails_before_any_step(
+    ray_cluster: RayCluster, spread: Path, tmp_path: Path
+) -> None:
+    lonely = variant(spread, "lonely", "first:any second:island:first")
+    done = run_cli(
+        str(lonely), "--executor", "ray", "--ray-address", ray_cluster.address,
+        "--runs-dir", str(tmp_path / "runs"),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "step 'second' asks for {CPU: 1, island: 1}" in done.stderr
+    assert "worker_node: 1" in done.stderr  # what the nodes do offer
+    assert not (tmp_path / "executions.log").exists()
+
+
+def test_a_local_instance_cannot_have_custom_resources(spread: Path, tmp_path: Path) -> None:
+    done = run_cli(str(spread), "--executor", "ray", "--runs-dir", str(tmp_path / "runs"))
+    assert done.returncode == 2, done.stderr
+    assert "no node of a local Ray instance can ever run: step 'first'" in done.stderr
+
+
+def ray_daemons() -> set[int]:
+    """Ray's live daemons on this machine (zombies are dead: they wait for a gone parent)."""
+    names = ("gcs_server", "raylet")
+    found = psutil.process_iter(["name", "status"])
+    return {p.pid for p in found if p.info["name"] in names and p.info["status"] != "zombie"}
+
+
+def test_without_an_address_a_local_instance_runs_and_ends_with_the_run(
+    spread: Path, tmp_path: Path
+) -> None:
+    before = ray_daemons()
+    solo = variant(spread, "solo", "one:any two:any:one")
+    # Its own HOME: a local instance writes Ray's token file there.
+    env = {"HOME": str(tmp_path / "home"), "RAY_USAGE_STATS_ENABLED": "0"}
+    done = run_cli(
+        str(solo), "--executor", "ray", "--runs-dir", str(tmp_path / "runs"), "--json", "-q",
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ran = records(json.loads(done.stdout))
+    assert {r["executor"] for r in ran.values()} == {"ray"}
+    assert ran["one"]["worker"]["id"] != "driver"  # type: ignore[index]
+    deadline = time.monotonic() + 30
+    while ray_daemons() - before:  # the instance ends with the run (its daemons may lag)
+        assert time.monotonic() < deadline, f"Ray daemons left: {ray_daemons() - before}"
+        time.sleep(0.5)

@@ -29,8 +29,9 @@ class StepCall(Struct):
 class Executor(Protocol):
     name: str
 
-    def begin(self, runs_root: Path, options: RunOptions) -> None:
-        """Before any step starts: raise a RunnerError when steps could not run at all."""
+    def begin(self, runs_root: Path, options: RunOptions, steps: Mapping[str, ModuleSpec]) -> None:
+        """Before any step starts: raise a RunnerError, naming the step, when `steps` (those
+        that may execute) could not run at all."""
 
     def default_jobs(self) -> int:
         """How many steps run at once when the user does not say (`--jobs`)."""
@@ -54,7 +55,7 @@ class LocalExecutor:
             "worker": {"pid": os.getpid()},
         }
 
-    def begin(self, runs_root: Path, options: RunOptions) -> None:
+    def begin(self, runs_root: Path, options: RunOptions, steps: Mapping[str, ModuleSpec]) -> None:
         pass
 
     def default_jobs(self) -> int:

@@ -6,10 +6,12 @@ the shared cache folder, taken by the worker that executes."""
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from runner.pipeline.executors.base import StepCall
 from runner.pipeline.executors.ray_cluster import check_shared_storage, connect, require_ray
 from runner.pipeline.executors.ray_task import RayStep, execute, where_am_i
 from runner.run.engine import RunOptions, RunResult, serve_cached
-from runner.spec.model import Resources
+from runner.spec.model import ModuleSpec, Resources
 from runner.struct import replace
 
 WAIT_POLL = 0.2  # seconds between looks at the pipeline's cancel event while a task runs
@@ -53,7 +55,7 @@ class RayExecutor:
                 self._ray = ray
             return self._ray
 
-    def begin(self, runs_root: Path, options: RunOptions) -> None:
+    def begin(self, runs_root: Path, options: RunOptions, steps: Mapping[str, ModuleSpec]) -> None:
         require_ray()
         # Settings are read here, once: a worker's environment and config file are not the
         # user's, and every step must run as the driver would have run it.
@@ -65,7 +67,15 @@ class RayExecutor:
         )
         cache_root = (options.cache_dir or default_cache_root(os.environ)).resolve()
         if self.address:  # a local instance shares this machine's files
-            check_shared_storage(self._connected(), [runs_root.resolve(), cache_root])
+            ray = self._connected()
+            totals = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+            check_feasible(steps, totals, f"the Ray cluster at {self.address}")
+            check_shared_storage(ray, [runs_root.resolve(), cache_root])
+        else:
+            # Ray finds the GPUs and memory of a local instance when it starts it; runner knows
+            # its CPUs and that it has no custom resources.
+            local = {"CPU": os.cpu_count() or 1, "GPU": math.inf, "memory": math.inf}
+            check_feasible(steps, [local], "a local Ray instance")
         self._pinned = {
             "cache_dir": cache_root,
             "runs_root": runs_root.resolve(),
@@ -132,6 +142,46 @@ class RayExecutor:
         if self._ray is not None and self._started:
             self._ray.shutdown()
         self._ray = None
+
+
+def check_feasible(
+    steps: Mapping[str, ModuleSpec], nodes: Sequence[Mapping[str, float]], cluster: str
+) -> None:
+    """Every step's request fits on some node of the cluster (Ray would queue a task that fits
+    nowhere for ever); else a RunnerError naming the steps, before any runs."""
+    problems = []
+    for name, module in steps.items():
+        wanted = _ray_amounts(module.resources)
+        if not any(all(node.get(k, 0) >= v for k, v in wanted.items()) for node in nodes):
+            problems.append(f"step {name!r} asks for {{{_amounts(wanted)}}}")
+    if problems:
+        offered = "; ".join(_amounts(node) for node in nodes)
+        raise RunnerError(
+            f"no node of {cluster} can ever run: " + "; ".join(problems),
+            f"its nodes offer: {offered or 'nothing'}; lower the step's `resources`, or start "
+            "a node with them (`ray start --num-cpus N --num-gpus N --resources '{...}'`)",
+        )
+
+
+def _shown(resource: str) -> bool:
+    """Ray's own per-node resources (`node:<ip>`, object store) say nothing to a user."""
+    return not resource.startswith("node:") and resource != "object_store_memory"
+
+
+def _amounts(node: Mapping[str, float]) -> str:
+    shown = sorted((k, v) for k, v in node.items() if _shown(k) and v != math.inf)
+    return ", ".join(f"{k}: {v:g}" for k, v in shown)
+
+
+def _ray_amounts(resources: Resources) -> dict[str, float]:
+    options = placement(resources)
+    amounts = {"CPU": float(options["num_cpus"])}
+    if "num_gpus" in options:
+        amounts["GPU"] = float(options["num_gpus"])
+    if "memory" in options:
+        amounts["memory"] = float(options["memory"])
+    amounts.update(options.get("resources", {}))
+    return amounts
 
 
 def placement(resources: Resources) -> dict[str, Any]:
