@@ -180,6 +180,7 @@ def _execute(job: Job, key: str | None = None) -> RunResult:
         timeout=options.timeout,
         echo=options.echo,
         cancel=options.cancel,
+        gpus=options.gpus,
     )
     if options.session is not None:
         options.session.executing()

@@ -50,6 +50,7 @@ class RunOptions(Struct):
     require_cached: bool = False  # a miss is an error, nothing runs (a pipeline's --only/--from)
     session: Session | None = None  # what the steps of one pipeline run share
     recorded: Mapping[str, object] | None = None  # more fields for run.json (the executor's)
+    gpus: tuple[str, ...] | None = None  # the GPU ids the command sees; None: as inherited
 
 
 class Job(Struct):

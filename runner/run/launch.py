@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from runner.env.base import Runtime
 from runner.errors import UnsupportedError
 from runner.run.childenv import EnvOverrides
+from runner.run.gpus import visible_devices
 from runner.run.render import render
 from runner.run.workdir import write_rerun_script
 from runner.spec.model import JobType, ModuleSpec, ParamValue
@@ -118,6 +119,7 @@ class LaunchContext(Struct):
     timeout: float | None
     echo: TextIO | None
     cancel: threading.Event | None = None
+    gpus: tuple[str, ...] | None = None  # the GPU ids assigned; None: none assigned
 
 
 def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
@@ -164,6 +166,8 @@ def process_overrides(context: LaunchContext, runtime: Runtime) -> EnvOverrides:
     values = {"PYTHONUNBUFFERED": "1", "RUNNER_RUN_DIR": str(context.root)}
     values.update(runtime.variables)
     values.update(dict(context.spec.environment_variables))
+    if context.gpus is not None:
+        values.update(visible_devices(context.gpus))
     return EnvOverrides(
         values=values,
         # The snapshot root is importable, as in AzureML, so entries in subfolders can import

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
-from runner.run.engine import RunOptions, RunResult, run_module
+from runner.run.engine import RunOptions, RunResult, run_module, serve_cached
+from runner.run.gpus import GpuPool, detect_gpus, too_many
 from runner.spec.model import ModuleSpec
 from runner.struct import Struct, replace
 
@@ -44,7 +45,9 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Every step in this process's threads, through the engine directly."""
+    """Every step in this process's threads, through the engine directly. A step asking for
+    GPUs gets its own ids from the machine's (see runner.run.gpus) and queues until they are
+    free; one whose result is cached never waits for them."""
 
     name = "local"
 
@@ -54,16 +57,35 @@ class LocalExecutor:
             "node": socket.gethostname(),
             "worker": {"pid": os.getpid()},
         }
+        self._gpus: GpuPool | None = None
 
     def begin(self, runs_root: Path, options: RunOptions, steps: Mapping[str, ModuleSpec]) -> None:
-        pass
+        wanting = {
+            name: m.resources.gpu_count for name, m in steps.items() if m.resources.gpu_count
+        }
+        if not wanting:
+            return
+        self._gpus = GpuPool(detect_gpus(os.environ))
+        for name, count in sorted(wanting.items()):
+            if count > len(self._gpus.ids):
+                raise too_many(f"step {name!r}", count, self._gpus.ids)
 
     def default_jobs(self) -> int:
         return os.cpu_count() or 1
 
     def run(self, call: StepCall) -> RunResult:
         options = replace(call.options, recorded=self._recorded)
-        return run_module(call.module, call.values, call.outputs, options)
+        count = call.module.resources.gpu_count
+        if not count or self._gpus is None:
+            return run_module(call.module, call.values, call.outputs, options)
+        served = serve_cached(call.module, call.values, call.outputs, options)
+        if served is not None:
+            return served
+        ids = self._gpus.acquire(count, options.cancel)
+        try:
+            return run_module(call.module, call.values, call.outputs, replace(options, gpus=ids))
+        finally:
+            self._gpus.release(ids)
 
     def close(self) -> None:
         pass
