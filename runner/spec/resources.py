@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from runner.spec.common import present
+from runner.spec.common import Context, at_least, fields, present
 from runner.spec.model import Resources
 from runner.spec.source import Node
 from runner.struct import replace
@@ -24,10 +24,19 @@ def with_extension(node: Node, resources: Resources) -> Resources:
     custom = present(node, "custom")
     return replace(
         resources,
-        cpus=None if cpus is None else _amount(cpus),
-        memory=None if memory is None else _memory(memory),
-        custom=() if custom is None else _custom(custom),
+        cpus=resources.cpus if cpus is None else _amount(cpus),
+        memory=resources.memory if memory is None else _memory(memory),
+        custom=resources.custom if custom is None else _custom(custom),
     )
+
+
+def step_resources(ctx: Context, node: Node, module: Resources) -> Resources:
+    """A pipeline step's `resources` over its module's: what it sets wins (the cloud's keys
+    other than `gpu_count` have no effect in a local run and are warned about)."""
+    fields(ctx, node, ("gpu_count", *EXTENSION_KEYS))
+    gpus = present(node, "gpu_count") or present(node, "gpus")
+    resources = module if gpus is None else replace(module, gpu_count=at_least(gpus, 0))
+    return with_extension(node, resources)
 
 
 def _amount(node: Node) -> float:

@@ -121,3 +121,19 @@ def test_runner_run_gpus_n_gives_the_first_n_ids(
     code, _, err = run_cli(tmp_path / "g0.yml", "--gpus", "4")
     assert code == 2
     assert "--gpus asks for 4 GPUs; this machine has 3 (3, 5, 7)" in err
+
+
+def test_a_step_asks_for_gpus_over_its_component(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNNER_ENV", "host")
+    monkeypatch.setenv("RUNNER_GPUS", "4,6")
+    path = pipeline(tmp_path, {"a": 0})
+    path.write_text(path.read_text() + "    resources: {gpus: 2, cpus: 1, instance_type: big}\n")
+    loaded = load_pipeline(path)
+    assert loaded.step("a").effective_module.resources.gpu_count == 2
+    assert [str(w) for w in loaded.warnings] == [
+        f"{path}:7:50: jobs.a.resources.instance_type: unknown key 'instance_type' is ignored"
+    ]
+    result = run_pipeline(loaded, runs_root=tmp_path / "runs")
+    assert seen(result.steps["a"].outputs)["gpus"] == "4,6"
