@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from runner.process.local import Outcome
 
 PARALLEL_DRIVER = Path(__file__).parent.parent / "resources" / "parallel_run.py"
+RANKS_DRIVER = Path(__file__).parent.parent / "resources" / "distributed_run.py"
+# Distributions whose ranks runner starts itself (mpi's are started by mpiexec).
+RANK_KINDS = {"pytorch": "pytorch", "torch.distributed": "pytorch", "tensorflow": "tensorflow"}
 
 
 def refuse_unrunnable(spec: ModuleSpec) -> None:
@@ -87,6 +90,23 @@ def install_driver(spec: ModuleSpec, internal: Path) -> Path:
     return driver
 
 
+def rank_launcher(context: LaunchContext, python: str) -> list[str]:
+    """For a pytorch or tensorflow distribution, the launcher of its ranks (an argv prefix):
+    N processes on this machine, each with its framework's environment and its own log in
+    `ranks/`, all stopped when one fails (resources/distributed_run.py)."""
+    spec = context.spec
+    kind = RANK_KINDS.get(spec.distribution.type) if spec.distribution else None
+    if spec.distribution is None or kind is None:
+        return []
+    driver = context.internal / RANKS_DRIVER.name
+    shutil.copyfile(RANKS_DRIVER, driver)
+    # -I: the snapshot on PYTHONPATH must not shadow the standard modules the driver uses.
+    return [python, "-I", str(driver), "--kind", kind,
+            "--per-instance", str(spec.distribution.process_count),
+            "--instances", str(spec.resources.instance_count),
+            "--logs", str(context.root / "ranks"), "--"]  # fmt: skip
+
+
 def resolve_python(argv: list[str], interpreter: str) -> list[str]:
     """`python` at the head of a command means the chosen interpreter, not whatever is on PATH."""
     if argv and argv[0] in ("python", "python3"):
@@ -137,7 +157,7 @@ def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
             str(driver),
         ),
     ]
-    argv = resolve_python(argv, runtime.python)
+    argv = [*rank_launcher(context, runtime.python), *resolve_python(argv, runtime.python)]
     overrides = process_overrides(context, runtime)
     write_rerun_script(context.rerun_script, argv, context.snapshot, overrides)
     invocation = Invocation(
