@@ -60,19 +60,9 @@ def load_settings(
     """Settings for one invocation; arguments given here (from flags) win."""
     from_file = _read_config(config_path(environ))
     chosen_env = env or environ.get("RUNNER_ENV") or from_file.env
-    if chosen_env not in ENV_CHOICES:
-        raise SpecError(
-            _where(environ, "env", "RUNNER_ENV"),
-            f"unknown environment backend '{chosen_env}'",
-            f"choose one of: {', '.join(ENV_CHOICES)}",
-        )
+    _check_choice(environ, "env", "RUNNER_ENV", chosen_env, ENV_CHOICES, "environment backend")
     chosen_executor = executor or environ.get("RUNNER_EXECUTOR") or from_file.executor
-    if chosen_executor not in EXECUTOR_CHOICES:
-        raise SpecError(
-            _where(environ, "executor", "RUNNER_EXECUTOR"),
-            f"unknown executor '{chosen_executor}'",
-            f"choose one of: {', '.join(EXECUTOR_CHOICES)}",
-        )
+    _check_choice(environ, "executor", "RUNNER_EXECUTOR", chosen_executor, EXECUTOR_CHOICES)
     bundle = ca_bundle or from_file.ca_bundle or _bundle_from(environ)
     strict = strict_python if strict_python is not None else from_file.strict_python
     return Settings(
@@ -82,6 +72,22 @@ def load_settings(
         executor=chosen_executor,
         ray_address=ray_address or environ.get("RAY_ADDRESS") or from_file.ray_address,
     )
+
+
+def _check_choice(
+    environ: Mapping[str, str],
+    field: str,
+    variable: str,
+    value: str,
+    choices: tuple[str, ...],
+    what: str | None = None,
+) -> None:
+    if value not in choices:
+        raise SpecError(
+            _where(environ, field, variable),
+            f"unknown {what or field} '{value}'",
+            f"choose one of: {', '.join(choices)}",
+        )
 
 
 def _bundle_from(environ: Mapping[str, str]) -> Path | None:

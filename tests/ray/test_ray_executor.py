@@ -186,6 +186,14 @@ def test_a_rerun_is_all_hits_resolved_by_the_driver(
     for record in records(again).values():
         assert record["worker"]["id"] == "driver"  # type: ignore[index]
     assert executions(tmp_path / "executions.log") == ["first", "second"]
+    # --from with --force: the upstream step comes from the cache through the driver, the
+    # forced one executes on its node again.
+    again = ray_run(ray_cluster, spread, tmp_path / "runs", "--from", "second", "--force", "second")
+    assert {n: s["status"] for n, s in again["steps"].items()} == {  # type: ignore[attr-defined]
+        "first": "cached",
+        "second": "succeeded",
+    }
+    assert executions(tmp_path / "executions.log") == ["first", "second", "second"]
 
 
 def test_executor_and_address_come_from_the_environment(
@@ -349,7 +357,10 @@ def test_a_request_no_node_can_meet_fails_before_any_step(
 def test_a_local_instance_cannot_have_custom_resources(spread: Path, tmp_path: Path) -> None:
     done = run_cli(str(spread), "--executor", "ray", "--runs-dir", str(tmp_path / "runs"))
     assert done.returncode == 2, done.stderr
-    assert "no node of a local Ray instance can ever run: step 'first'" in done.stderr
+    assert (
+        "no node of a local Ray instance can ever run: step 'first' asks for "
+        "{CPU: 1, head_node: 1}; step 'second' asks for {CPU: 1, worker_node: 1}"
+    ) in done.stderr
 
 
 def ray_daemons() -> set[int]:

@@ -150,7 +150,7 @@ def check_feasible(
     """Every step's request fits on some node of the cluster (Ray would queue a task that fits
     nowhere for ever); else a RunnerError naming the steps, before any runs."""
     problems = []
-    for name, module in steps.items():
+    for name, module in sorted(steps.items()):
         wanted = _ray_amounts(module.resources)
         if not any(all(node.get(k, 0) >= v for k, v in wanted.items()) for node in nodes):
             problems.append(f"step {name!r} asks for {{{_amounts(wanted)}}}")
