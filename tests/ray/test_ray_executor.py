@@ -365,9 +365,13 @@ def test_a_local_instance_cannot_have_custom_resources(spread: Path, tmp_path: P
 
 def ray_daemons() -> set[int]:
     """Ray's live daemons on this machine (zombies are dead: they wait for a gone parent)."""
-    names = ("gcs_server", "raylet")
     found = psutil.process_iter(["name", "status"])
-    return {p.pid for p in found if p.info["name"] in names and p.info["status"] != "zombie"}
+    return {
+        p.pid
+        for p in found
+        if p.info["name"].startswith(("gcs_server", "raylet", "ray::"))
+        and p.info["status"] != "zombie"
+    }
 
 
 def test_without_an_address_a_local_instance_runs_and_ends_with_the_run(

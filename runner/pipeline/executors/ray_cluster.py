@@ -4,6 +4,7 @@ and the check, before any step starts, that every node sees the runs folder and 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -21,6 +22,7 @@ INSTALL = "install it with: pip install 'runner[ray]' (on every node of the clus
 # Ray's default object store is 30% of the memory, reserved up front.
 LOCAL_OBJECT_STORE = 80 * 1024**2
 CONNECT_TIMEOUT = 5.0  # seconds for the cluster's address to answer
+LINGER = 3.0  # seconds a local instance's processes have to end after shutdown
 PROBE_TIMEOUT = 60.0  # seconds for every node to answer the storage probe
 SHARED = (
     "the runs folder and the cache must be on storage that every node mounts at the same path "
@@ -44,12 +46,12 @@ def import_ray() -> Any:
         ) from None
 
 
-def connect(address: str | None) -> tuple[Any, bool]:
-    """Ray, initialised: joined to `address`, else a local instance (True: started here, so
-    `ray.shutdown()` ends it)."""
+def connect(address: str | None) -> Any:
+    """Ray, initialised: joined to `address`, else a local instance (which `shutdown_local`
+    ends)."""
     ray = import_ray()
     if ray.is_initialized():
-        return ray, False
+        return ray
     quiet: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
     if address:
         _reachable(address)
@@ -71,7 +73,7 @@ def connect(address: str | None) -> tuple[Any, bool]:
             "start a cluster with `ray start --head`, and pass its address with --ray-address "
             "or RAY_ADDRESS (none: runner starts a local instance)",
         ) from None
-    return ray, not address
+    return ray
 
 
 def _reachable(address: str) -> None:
@@ -124,6 +126,33 @@ def check_shared_storage(ray: Any, folders: Sequence[Path]) -> None:
             + "\n  ".join(problems),
             SHARED,
         )
+
+
+def shutdown_local(ray: Any) -> None:
+    """End a local instance started here, and what `ray.shutdown()` leaves of it: its
+    dashboard and runtime-env agents outlive it otherwise (seen with Ray 2.60, after a normal
+    end as after Ctrl-C). Only this process's own descendants that are Ray's are touched."""
+    import psutil  # here: only when a local instance ends
+
+    ours = [p for p in psutil.Process().children(recursive=True) if _is_rays(p)]
+    ray.shutdown()
+    _, alive = psutil.wait_procs(ours, timeout=LINGER)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(alive, timeout=LINGER)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
+def _is_rays(process: Any) -> bool:
+    try:
+        return process.name().startswith(("ray::", "raylet", "gcs_server")) or any(
+            f"{os.sep}ray{os.sep}" in part for part in process.cmdline()[:3]
+        )
+    except Exception:  # psutil.Error: it ended meanwhile, or is not ours to read
+        return False
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import socket
 import threading
 import time
@@ -19,7 +20,12 @@ from runner.cache.location import default_cache_root
 from runner.config import load_settings
 from runner.errors import InterruptedRun, RunnerError
 from runner.pipeline.executors.base import StepCall
-from runner.pipeline.executors.ray_cluster import check_shared_storage, connect, require_ray
+from runner.pipeline.executors.ray_cluster import (
+    check_shared_storage,
+    connect,
+    require_ray,
+    shutdown_local,
+)
 from runner.pipeline.executors.ray_task import RayStep, execute, where_am_i
 from runner.run.engine import RunOptions, RunResult, serve_cached
 from runner.spec.model import ModuleSpec, Resources
@@ -40,20 +46,44 @@ class RayExecutor:
     def __init__(self, address: str | None = None) -> None:
         self.address = address
         self._ray: Any = None
-        self._started = False
         self._remote: Any = None
         self._pinned: dict[str, Any] = {}
         self._driver: dict[str, object] = {"executor": "ray", "node": None, "host": HOST}
         self._connecting = threading.Lock()
+        self._closing = threading.Event()
+        self._owner: threading.Thread | None = None
 
     def _connected(self) -> Any:
         with self._connecting:
             if self._ray is None:
-                ray, self._started = connect(self.address)
+                ray = connect(self.address) if self.address else self._start_local()
                 self._remote = ray.remote(execute)
                 self._driver = where_am_i("driver")
                 self._ray = ray
             return self._ray
+
+    def _start_local(self) -> Any:
+        """A local instance, started and ended by a thread of its own that lives until
+        `close`: Linux sends a process's parent-death signal when the THREAD that started it
+        ends, so an instance started from a step's thread would die with that thread."""
+        started: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue()
+
+        def own() -> None:
+            try:
+                ray = connect(None)
+            except BaseException as exc:  # handed to the step that asked, raised there
+                started.put((None, exc))
+                return
+            started.put((ray, None))
+            self._closing.wait()
+            shutdown_local(ray)
+
+        self._owner = threading.Thread(target=own, name="runner-ray-instance", daemon=True)
+        self._owner.start()
+        ray, error = started.get()
+        if error is not None:
+            raise error
+        return ray
 
     def begin(self, runs_root: Path, options: RunOptions, steps: Mapping[str, ModuleSpec]) -> None:
         require_ray()
@@ -139,8 +169,10 @@ class RayExecutor:
         return outcome.result  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        if self._ray is not None and self._started:
-            self._ray.shutdown()
+        if self._owner is not None:
+            self._closing.set()
+            self._owner.join()
+            self._owner = None
         self._ray = None
 
 
