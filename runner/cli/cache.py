@@ -23,6 +23,7 @@ from runner.cli.parser import action, actions, add_json, describe
 from runner.cli.usage import EnvUsage, env_usage, remove_environment
 from runner.env.store import EnvStore
 from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, UsageError
+from runner.spec.memo import clear as clear_parse_memo
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -191,16 +192,18 @@ def _gc(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for usage in doomed:
             remove_environment(env_store, usage.record)
         env_store.clean_tmp()
+        memo_freed = clear_parse_memo(store.root)
         _warn(store, stderr)
     env_left = sum(u.size for u in envs if u not in doomed)
     env_freed = sum(u.size for u in doomed)
+    freed = report.bytes_freed + env_freed + memo_freed
     if args.json:
         emit_json(stdout, {
             "removed": list(report.removed),
             "kept_busy": list(report.kept),
             "objects_removed": report.objects_removed,
             "environments_removed": [u.record.fingerprint for u in doomed],
-            "bytes_freed": report.bytes_freed + env_freed,
+            "bytes_freed": freed,
             "size": report.size + env_left,
             "swept": report.swept,
         })  # fmt: skip
@@ -208,7 +211,7 @@ def _gc(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     print(
         f"removed {plural(len(report.removed), 'entry', 'entries')}, "
         f"{plural(report.objects_removed, 'object')} and "
-        f"{plural(len(doomed), 'environment')}, freed {size_text(report.bytes_freed + env_freed)};"
+        f"{plural(len(doomed), 'environment')}, freed {size_text(freed)};"
         f" the cache now holds {size_text(report.size + env_left)}",
         file=stdout,
     )

@@ -105,8 +105,24 @@ def _dispatch(name: str, argv: Sequence[str], stdout: TextIO, stderr: TextIO) ->
     parser = command_parser(f"runner {name}", summary)
     importlib.import_module(module_name).configure(parser)
     args = parser.parse_args(argv)
+    _use_parse_memo(args)
     code: int = args.handler(args, stdout, stderr)
     return code
+
+
+def _use_parse_memo(args: object) -> None:
+    """Specs read before are not parsed again (`runner.spec.memo`): their parsed form is kept
+    in the cache folder the command uses, when that folder exists and the command uses one."""
+    if getattr(args, "no_cache", False):
+        return
+    import os
+
+    from runner.cache.location import default_cache_root
+    from runner.spec import memo
+
+    root = getattr(args, "cache_dir", None) or default_cache_root(os.environ)
+    if root.is_dir():
+        memo.use(root)
 
 
 def _unknown_command(name: str) -> Exception:

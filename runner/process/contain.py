@@ -85,6 +85,15 @@ class Containment:
         with self._lock:
             self._setup()
 
+    def start_ahead(self) -> None:
+        """Set up, and start the coming command's process in its cgroup in the background,
+        so that the move overlaps laying out its run rather than delaying its start."""
+        with self._lock:
+            self._setup()
+            home = self._home
+        if home is not None:
+            self._ready.refill(lambda: self._trampoline(home))
+
     @contextlib.contextmanager
     def keep_ready(self) -> Iterator[None]:
         """While this lasts, more executions are expected: start each next one ahead."""

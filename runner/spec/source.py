@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import Location, SpecError
+from runner.spec import memo
 from runner.struct import Struct
 
 if TYPE_CHECKING:
@@ -259,11 +260,16 @@ def load_document(path: Path) -> Document:
         ) from None
     except OSError as exc:
         raise SpecError(Location(path), f"cannot read spec file: {exc.strerror}") from None
+    remembered = memo.recall(raw)
+    if remembered is not None:
+        return Document(path, *remembered)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SpecError(Location(path), f"not UTF-8 text (byte {exc.start})") from None
-    return parse_document(path, text)
+    document = parse_document(path, text)
+    memo.remember(raw, document.data, document.positions)
+    return document
 
 
 class _Converter:
