@@ -23,9 +23,11 @@ from runner.cli.output import emit_json
 from runner.cli.parser import action, actions, add_json, add_quiet, describe
 from runner.cli.pipeline_show import pipeline_text
 from runner.cli.ui import add_serve_flags, serve_command
-from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError
+from runner.config import EXECUTOR_CHOICES, load_settings
+from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, RunnerError, UsageError
 from runner.files import write_text_atomic
 from runner.pipeline.display import make_display, summary
+from runner.pipeline.executors.choose import executor_for
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.model import Pipeline
 from runner.pipeline.rerun import Rerun, advise
@@ -124,6 +126,16 @@ def _configure_run(group: Any) -> None:
         "--runs-dir", type=Path, metavar="DIR", help="where run folders go (default ./runs)"
     )
     run.add_argument("--no-cache", action="store_true", help="neither look up nor store")
+    run.add_argument(
+        "--executor",
+        choices=EXECUTOR_CHOICES,
+        help="where steps run (default: RUNNER_EXECUTOR, the config file, else local)",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster to join (default: RAY_ADDRESS; none: start a local one)",
+    )
     add_quiet(run, "progress (the summary is still printed)")
     add_json(run)
     add_env_flags(run)
@@ -174,20 +186,33 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             print(report.text(), file=stdout)
         return EXIT_OK
     display = None if args.quiet else make_display(stderr)
-    result = run_pipeline(
-        pipeline,
-        sets=sets,
-        jobs=args.jobs,
-        only=args.only,
-        from_steps=args.from_steps,
-        until=args.until,
-        force=args.force,
-        continue_on_failure=args.continue_on_failure,
-        options=options,
-        runs_root=args.runs_dir.resolve() if args.runs_dir else None,
-        display=display,
-        debug=pipeline_debug(args.debug, stderr, args.json) if args.debug else None,
-    )
+    settings = load_settings(os.environ, executor=args.executor, ray_address=args.ray_address)
+    if args.debug and settings.executor == "ray":
+        raise UsageError(
+            "--debug runs a step on this machine, under your IDE: it cannot be used with the"
+            " Ray executor",
+            "debug the step locally: drop --executor ray (its upstream steps come from the"
+            " shared cache)",
+        )
+    executor = executor_for(settings.executor, settings.ray_address)
+    try:
+        result = run_pipeline(
+            pipeline,
+            sets=sets,
+            jobs=args.jobs,
+            only=args.only,
+            from_steps=args.from_steps,
+            until=args.until,
+            force=args.force,
+            continue_on_failure=args.continue_on_failure,
+            options=options,
+            runs_root=args.runs_dir.resolve() if args.runs_dir else None,
+            display=display,
+            debug=pipeline_debug(args.debug, stderr, args.json) if args.debug else None,
+            executor=executor,
+        )
+    finally:
+        executor.close()
     notes = [note for step in result.steps.values() for note in step.notes]
     print_notes([*notes, *result.notes], stderr, notes_cache(args))
     if args.json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TextIO
 
@@ -19,7 +20,7 @@ from runner.cli.debugging import add_debug_flag, add_pdb_flags, debug_request, s
 from runner.cli.notes import notes_cache, print_notes
 from runner.cli.output import emit_json
 from runner.cli.parser import add_json, add_quiet, add_verbose, leaf
-from runner.errors import EXIT_MODULE_FAILED, EXIT_OK
+from runner.errors import EXIT_MODULE_FAILED, EXIT_OK, UsageError
 from runner.run.engine import RunOptions, RunResult, run_module
 
 
@@ -36,6 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_env_flags(parser)
     parser.add_argument("--timeout", type=float, metavar="S", help="kill the run after S seconds")
     parser.add_argument("--mpi-processes", type=int, metavar="N", help="mpiexec -n N (jobType mpi)")
+    parser.add_argument(
+        "--gpus", type=int, metavar="N", help="give the run N GPUs (CUDA_VISIBLE_DEVICES)"
+    )
     add_quiet(parser, "the module's output")
     add_verbose(parser)
     add_json(parser)
@@ -68,6 +72,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _gpus(count: int | None) -> tuple[str, ...] | None:
+    """`--gpus N`: the first N of the machine's GPUs (RUNNER_GPUS, NVML or nvidia-smi)."""
+    if count is None:
+        return None
+    if count < 0:
+        raise UsageError("--gpus: expected a number of GPUs, 0 or more")
+    from runner.run.gpus import detect_gpus, too_many  # nvidia-smi: only when asked
+
+    ids = detect_gpus(os.environ)
+    if count > len(ids):
+        raise too_many("--gpus", count, ids)
+    return ids[:count]
+
+
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     spec = load_spec_warned(args, stderr, purpose="run")
     options = RunOptions(
@@ -83,6 +101,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stdin=stdin_is_terminal(),
         post_mortem=args.pdb,
         in_process=args.in_process,
+        gpus=_gpus(args.gpus),
         **environment_options(args),
     )
     result = run_module(spec, pairs(args.input, "-i"), pairs(args.output, "-o"), options)

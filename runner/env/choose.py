@@ -31,6 +31,10 @@ class SpecNote(str):
         note.spec = spec
         return note
 
+    def __reduce__(self) -> tuple[type[SpecNote], tuple[str, Path]]:
+        # Results travel between processes: a Ray worker sends its run's notes back.
+        return (SpecNote, (str(self), self.spec))
+
 
 def _host() -> Backend:
     from runner.env.host import HostBackend

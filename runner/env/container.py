@@ -65,6 +65,7 @@ class ContainerInvocation(Struct):
     timeout: float | None = None
     echo: TextIO | None = None
     gpus: int = 0
+    gpu_ids: tuple[str, ...] = ()  # exactly these GPUs (runner assigned them), over `gpus`
     shm_size: str | None = None
     grace: float = 5.0
     # Set by another thread (a pipeline's scheduler on Ctrl-C) to stop this run as if it had
@@ -191,7 +192,10 @@ class _ContainerRun:
             for host, target, read_only in inv.mounts
         ]
         device_requests = None
-        if inv.gpus != 0:
+        if inv.gpu_ids:
+            device_requests = [DeviceRequest(device_ids=list(inv.gpu_ids), capabilities=[["gpu"]])]
+            self.log.note(f"gpus: {','.join(inv.gpu_ids)} assigned")
+        elif inv.gpus != 0:
             wanted = "all" if inv.gpus == ALL_GPUS else str(inv.gpus)
             if host_has_gpu():
                 device_requests = [DeviceRequest(count=inv.gpus, capabilities=[["gpu"]])]

@@ -39,6 +39,7 @@ from runner.spec.common import (
 from runner.spec.files import is_remote
 from runner.spec.load import detect_generation, load_inline_spec, pipeline_marker
 from runner.spec.model import InputPort, ModuleSpec
+from runner.spec.resources import step_resources
 from runner.spec.source import Document, Node, load_document, parse_document
 from runner.struct import Struct, field, replace
 
@@ -152,8 +153,8 @@ def _check_is_pipeline(root: Node) -> None:
     raise root.error("this is a module spec, not a pipeline", "run it with `runner run`")
 
 
-def _warn_cloud_only(ctx: Context, node: Node) -> None:
-    for key in _CLOUD_ONLY:
+def _warn_cloud_only(ctx: Context, node: Node, used: tuple[str, ...] = ()) -> None:
+    for key in (key for key in _CLOUD_ONLY if key not in used):
         child = node.get(key)
         if child is not None:
             ctx.warn(child, f"'{key}' has no effect in a local run; ignored")
@@ -171,7 +172,7 @@ def _job(ctx: Context, name: str, node: Node, components: _Components) -> _Job:
     if not node.is_map():
         raise node.expected("a mapping such as {component: ./train.yml, inputs: {...}}")
     fields(ctx, node, _STEP_KEYS)
-    _warn_cloud_only(ctx, node)
+    _warn_cloud_only(ctx, node, used=("resources",))  # a step's GPUs, CPUs, memory
     kind = present(node, "type")
     if kind is not None and kind.text().strip().lower() not in _STEP_TYPES:
         raise kind.error(
@@ -193,6 +194,9 @@ def _job(ctx: Context, name: str, node: Node, components: _Components) -> _Job:
     if timeout is not None:
         module = replace(module, timeout=timeout)
     env = dict(environment_variables(present(node, "environment_variables")))
+    resources = present(node, "resources")
+    if resources is not None:
+        module = replace(module, resources=step_resources(ctx, resources, module.resources))
     return _Job(name, node, module, env)
 
 

@@ -1,5 +1,6 @@
 """Running a pipeline: steps in dependency order, independent ones in parallel, each through
-the same engine (and cache) as a single module run.
+the same engine (and cache) as a single module run. This module decides what runs and when;
+an executor (runner.pipeline.executors: this process, or a Ray cluster) runs each step.
 
 Selection (`only`, `from_steps`, `until`): steps outside the selection that a selected step
 needs must come from the cache (nothing is re-run behind the user's back); the others are
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from runner.clock import now_iso
 from runner.errors import InterruptedRun, PipelineError, RunnerError, StorageError
 from runner.files import make_folder, storage_problem
+from runner.pipeline.executors.base import Executor, LocalExecutor, StepCall
 from runner.pipeline.inputs import bind_inputs
 from runner.pipeline.model import (
     Pipeline,
@@ -47,7 +49,7 @@ from runner.pipeline.state import (
     write_record,
 )
 from runner.pipeline.validate import validate
-from runner.run.engine import RunOptions, run_module
+from runner.run.engine import RunOptions
 from runner.run.session import Session
 from runner.run.workdir import default_runs_root, mark_runs_root, new_run_name
 from runner.struct import Struct, field, replace
@@ -115,6 +117,7 @@ class _Run(Struct, frozen=False):
     debug: tuple[str, DebugRequest] | None  # --debug STEP: that step starts under debugpy
     header: dict[str, object]
     events: EventLog
+    executor: Executor
     results: dict[str, StepResult] = field(default_factory=dict)
     # (step, ORIGINAL output name) -> where that output is, once the step has a result.
     produced: dict[tuple[str, str], Path] = field(default_factory=dict)
@@ -157,6 +160,7 @@ def run_pipeline(
     display: Display | None = None,
     base_dir: Path | None = None,
     debug: tuple[str, DebugRequest] | None = None,
+    executor: Executor | None = None,
 ) -> PipelineResult:
     """Run `pipeline` and return what happened to every step. A failed step is a result
     (status "failed"), not an exception; an invalid pipeline raises PipelineError first."""
@@ -167,7 +171,10 @@ def run_pipeline(
     for name in [*force, *([debug[0]] if debug else [])]:
         pipeline.step(name)
     root = runs_root or default_runs_root(os.environ, base_dir)
+    executor = executor or LocalExecutor()
+    options = replace(options or RunOptions(), base_dir=base_dir)
     mark_runs_root(root)
+    executor.begin(root, options, {n: pipeline.step(n).effective_module for n in selection.run})
     run_dir = root / new_run_name(pipeline.name, datetime.now(timezone.utc))
     make_folder(run_dir)  # private, as every run folder
     (run_dir / "steps").mkdir()
@@ -176,7 +183,7 @@ def run_pipeline(
             pipeline=pipeline,
             run_dir=run_dir,
             selection=selection,
-            options=replace(options or RunOptions(), base_dir=base_dir, session=session),
+            options=replace(options, session=session),
             force=frozenset(force),
             display=display or _Quiet(),
             debug=debug,
@@ -187,8 +194,9 @@ def run_pipeline(
                 "started_at": now_iso(),
             },
             events=EventLog(run_dir / EVENTS),
+            executor=executor,
         )
-        return _run(state, jobs or os.cpu_count() or 1, continue_on_failure)
+        return _run(state, jobs or executor.default_jobs(), continue_on_failure)
 
 
 def _run(state: _Run, jobs: int, continue_on_failure: bool) -> PipelineResult:
@@ -313,7 +321,7 @@ def _run_step(state: _Run, name: str) -> StepResult:
             raise PipelineError(f"step {name!r}: no result yet from {', '.join(sorted(waiting))}")
         _check_upstream_written(step, state.produced)
         outputs = {key: path for key, path in step.outputs.items() if path}
-        result = run_module(module, values, outputs, options)
+        result = state.executor.run(StepCall(name, module, values, outputs, options))
     except InterruptedRun:
         return StepResult(name, StepState.INTERRUPTED, started_at=started, ended_at=time.time())
     except RunnerError as exc:

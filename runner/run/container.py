@@ -103,6 +103,7 @@ def container_launch(context: LaunchContext, runtime: Runtime) -> Launch:
         timeout=context.timeout,
         echo=context.echo,
         gpus=gpu_request(spec),
+        gpu_ids=context.gpus or (),
         shm_size=spec.resources.shm_size,
     )
     _write_rerun(context.rerun_script, invocation, paths)

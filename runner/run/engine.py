@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
@@ -32,7 +32,15 @@ if TYPE_CHECKING:
     from runner.process.local import Outcome
     from runner.run.debug import DebugSession
 
-__all__ = ["Prepared", "RunOptions", "RunResult", "Status", "prepare_run", "run_module"]
+__all__ = [
+    "Prepared",
+    "RunOptions",
+    "RunResult",
+    "Status",
+    "prepare_run",
+    "run_module",
+    "serve_cached",
+]
 
 
 def run_module(
@@ -54,6 +62,35 @@ def run_module(
             job.store.close()
 
 
+def serve_cached(
+    spec: ModuleSpec,
+    values: Mapping[str, object],
+    outputs: Mapping[str, object] | None = None,
+    options: RunOptions | None = None,
+) -> RunResult | None:
+    """The run as the cache serves it, or None where it would have to execute (nothing is
+    executed and no run folder is made): how a driver whose steps execute elsewhere resolves
+    its hits itself. `require_cached` and `force` behave as in `run_module`."""
+    job = prepare_job(spec, values, outputs, options or RunOptions())
+    try:
+        store, parts = job.store, job.parts
+        if job.options.require_cached:
+            return _serve_required(job)
+        if store is None or parts is None or job.options.force or not job.spec.is_deterministic:
+            return None
+        served = _try_serve(job, store, parts.key)
+        if served is None:
+            return None
+        problems = list(store.problems)
+        if not store.read_only:
+            unrecorded = record_last_run(store.root, job.spec, parts, served.status.value)
+            problems += [unrecorded] if unrecorded else []
+        return _noted(job, served, problems)
+    finally:
+        if job.store is not None:
+            job.store.close()
+
+
 def _run_job(job: Job) -> RunResult:
     store, parts = job.store, job.parts
     if job.options.require_cached:
@@ -70,6 +107,10 @@ def _run_job(job: Job) -> RunResult:
         if not store.read_only:
             unrecorded = record_last_run(store.root, job.spec, parts, result.status.value)
             problems += [unrecorded] if unrecorded else []
+    return _noted(job, result, problems)
+
+
+def _noted(job: Job, result: RunResult, problems: Sequence[str]) -> RunResult:
     plan_notes = job.plan.warnings if job.plan else ()
     notes = [*job.environment.notes, *plan_notes, *result.notes, *problems]
     return replace(result, notes=tuple(notes)) if notes else result
@@ -186,6 +227,7 @@ def prepare_run(job: Job, key: str | None = None, status: str = "running") -> Pr
         debug=_debug_session(job, run_dir, runtime),
         stdin=options.stdin,
         post_mortem=options.post_mortem,
+        gpus=options.gpus,
     )
     if options.session is not None:
         options.session.executing()

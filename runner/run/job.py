@@ -58,6 +58,8 @@ class RunOptions(Struct):
     stdin: bool = False  # the command reads runner's stdin (a terminal: breakpoint(), --pdb)
     post_mortem: bool = False  # --pdb: post-mortem pdb in the module's process when it raises
     in_process: bool = False  # run the python script in this interpreter (runpy), not a child
+    recorded: Mapping[str, object] | None = None  # more fields for run.json (the executor's)
+    gpus: tuple[str, ...] | None = None  # the GPU ids the command sees; None: as inherited
 
 
 class Job(Struct):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from runner.env.base import Runtime
 from runner.errors import UnsupportedError
 from runner.run.childenv import EnvOverrides
+from runner.run.gpus import visible_devices
 from runner.run.render import render
 from runner.run.workdir import write_rerun_script
 from runner.spec.model import JobType, ModuleSpec, ParamValue
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from runner.run.debug import DebugSession
 
 PARALLEL_DRIVER = Path(__file__).parent.parent / "resources" / "parallel_run.py"
+RANKS_DRIVER = Path(__file__).parent.parent / "resources" / "distributed_run.py"
+# Distributions whose ranks runner starts itself (mpi's are started by mpiexec).
+RANK_KINDS = {"pytorch": "pytorch", "torch.distributed": "pytorch", "tensorflow": "tensorflow"}
 
 
 def refuse_unrunnable(spec: ModuleSpec) -> None:
@@ -87,6 +91,23 @@ def install_driver(spec: ModuleSpec, internal: Path) -> Path:
     return driver
 
 
+def rank_launcher(context: LaunchContext, python: str) -> list[str]:
+    """For a pytorch or tensorflow distribution, the launcher of its ranks (an argv prefix):
+    N processes on this machine, each with its framework's environment and its own log in
+    `ranks/`, all stopped when one fails (resources/distributed_run.py)."""
+    spec = context.spec
+    kind = RANK_KINDS.get(spec.distribution.type) if spec.distribution else None
+    if spec.distribution is None or kind is None:
+        return []
+    driver = context.internal / RANKS_DRIVER.name
+    shutil.copyfile(RANKS_DRIVER, driver)
+    # -I: the snapshot on PYTHONPATH must not shadow the standard modules the driver uses.
+    return [python, "-I", str(driver), "--kind", kind,
+            "--per-instance", str(spec.distribution.process_count),
+            "--instances", str(spec.resources.instance_count),
+            "--logs", str(context.root / "ranks"), "--"]  # fmt: skip
+
+
 def resolve_python(argv: list[str], interpreter: str) -> list[str]:
     """`python` at the head of a command means the chosen interpreter, not whatever is on PATH."""
     if argv and argv[0] in ("python", "python3"):
@@ -122,6 +143,7 @@ class LaunchContext(Struct):
     debug: DebugSession | None = None  # --debug: the command starts under debugpy
     stdin: bool = False  # the command reads runner's own stdin (a terminal: pdb, breakpoint())
     post_mortem: bool = False  # --pdb: python commands start under the post-mortem script
+    gpus: tuple[str, ...] | None = None  # the GPU ids assigned; None: none assigned
 
 
 def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
@@ -139,7 +161,7 @@ def process_launch(context: LaunchContext, runtime: Runtime) -> Launch:
             str(driver),
         ),
     ]
-    argv = resolve_python(argv, runtime.python)
+    argv = [*rank_launcher(context, runtime.python), *resolve_python(argv, runtime.python)]
     overrides = process_overrides(context, runtime)
     write_rerun_script(context.rerun_script, argv, context.snapshot, overrides)
     details: dict[str, object] = {
@@ -181,6 +203,8 @@ def process_overrides(context: LaunchContext, runtime: Runtime) -> EnvOverrides:
     values = {"PYTHONUNBUFFERED": "1", "RUNNER_RUN_DIR": str(context.root)}
     values.update(runtime.variables)
     values.update(dict(context.spec.environment_variables))
+    if context.gpus is not None:
+        values.update(visible_devices(context.gpus))
     return EnvOverrides(
         values=values,
         # The snapshot root is importable, as in AzureML, so entries in subfolders can import

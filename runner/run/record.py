@@ -37,6 +37,7 @@ def run_record(
         "cache_key": cache_key,
         "hashed_bytes": job.hashed_bytes,
         "started_at": now_iso(),
+        **(job.options.recorded or {}),
     }
 
 

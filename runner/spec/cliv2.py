@@ -46,6 +46,7 @@ from runner.spec.names import (
     v2_port_name_problem,
 )
 from runner.spec.ports import Style, interface
+from runner.spec.resources import EXTENSION_KEYS, with_extension
 from runner.spec.source import Document, Node
 
 _TOP_KEYS = (
@@ -161,17 +162,18 @@ def _resources(ctx: Context, node: Node | None) -> Resources:
     if node is None:
         return Resources()
     keys = ("instance_count", "instance_type", "shm_size", "docker_args", "gpu_count")
-    fields(ctx, node, (*keys, "properties", "locations"))
+    fields(ctx, node, (*keys, "properties", "locations", *EXTENSION_KEYS))
     count = present(node, "instance_count")
-    gpus = present(node, "gpu_count")
+    gpus = present(node, "gpu_count") or present(node, "gpus")
     shm = present(node, "shm_size")
     docker_args = present(node, "docker_args")
-    return Resources(
+    resources = Resources(
         instance_count=1 if count is None else at_least(count, 1),
         shm_size=None if shm is None else shm.text(),
         docker_args=None if docker_args is None else docker_args.text(),
         gpu_count=0 if gpus is None else at_least(gpus, 0),
     )
+    return with_extension(node, resources)
 
 
 def _distribution(ctx: Context, node: Node | None) -> Distribution | None:

@@ -216,7 +216,12 @@ class Resources(Struct):
     instance_count: int = 1
     shm_size: str | None = None
     docker_args: str | None = None
-    gpu_count: int = 0
+    gpu_count: int = 0  # `gpu_count`, or the runner extension's `gpus`
+    # The runner extension `resources: {cpus, memory, gpus, custom}`: what a step asks of an
+    # executor (Ray schedules on them); None: the executor's default (one CPU, no memory limit).
+    cpus: float | None = None
+    memory: int | None = None  # bytes
+    custom: tuple[tuple[str, float], ...] = ()  # Ray custom resources
 
 
 # ---- the module ---------------------------------------------------------------------------

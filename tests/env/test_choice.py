@@ -63,10 +63,29 @@ def test_bad_config_is_a_located_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as caught:
         load_settings({"RUNNER_CONFIG": str(config)})
     assert str(caught.value) == (
-        f"{config}:2:7: envv: unknown setting 'envv'\n  hint: known: ca_bundle, env, strict_python"
+        f"{config}:2:7: envv: unknown setting 'envv'\n"
+        "  hint: known: ca_bundle, env, executor, ray_address, strict_python"
     )
     with pytest.raises(SpecError, match="unknown environment backend 'vm'"):
         load_settings({"RUNNER_CONFIG": str(tmp_path / "none"), "RUNNER_ENV": "vm"})
+
+
+def test_executor_and_ray_address_flags_over_variables_over_the_config_file(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("executor: ray\nray_address: head:6379\n")
+    environ = {"RUNNER_CONFIG": str(config)}
+    assert load_settings({"RUNNER_CONFIG": str(tmp_path / "none")}).executor == "local"
+    assert load_settings(environ).executor == "ray"
+    assert load_settings(environ).ray_address == "head:6379"
+    assert load_settings({**environ, "RAY_ADDRESS": "other:1"}).ray_address == "other:1"
+    assert load_settings({**environ, "RUNNER_EXECUTOR": "local"}).executor == "local"
+    chosen = load_settings({**environ, "RUNNER_EXECUTOR": "local"}, executor="ray")
+    assert chosen.executor == "ray"
+    with pytest.raises(SpecError) as caught:
+        load_settings({**environ, "RUNNER_EXECUTOR": "dask"})
+    assert str(caught.value).startswith("$RUNNER_EXECUTOR: executor: unknown executor 'dask'")
 
 
 def test_auto_picks_venv_for_dependencies_and_host_otherwise(

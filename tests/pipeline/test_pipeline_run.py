@@ -19,9 +19,11 @@ from ctrl_c import RUNNER_WITH_CTRL_C
 
 from runner.cli.main import main
 from runner.errors import PipelineError
+from runner.pipeline.executors.base import LocalExecutor, StepCall
 from runner.pipeline.load import load_pipeline
 from runner.pipeline.run import run_pipeline
 from runner.pipeline.state import PipelineResult, StepState
+from runner.run.result import RunResult
 
 # A step: concatenates its optional input folders' `data.txt` with its own tag, appends a line
 # to a log of executions, sleeps, and fails when its tag is listed in FAIL_TAGS.
@@ -392,20 +394,14 @@ def test_dry_run_counts_step_environment_variables_as_the_run_does(diamond: Diam
     assert {plan.would for plan in plans.values()} == {"hit"}
 
 
-def test_a_bug_in_one_step_fails_that_step_only(
-    diamond: Diamond, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import runner.pipeline.run as scheduler
+def test_a_bug_in_one_step_fails_that_step_only(diamond: Diamond) -> None:
+    class Flaky(LocalExecutor):
+        def run(self, call: StepCall) -> RunResult:
+            if call.values.get("tag") == "side":
+                raise RuntimeError("boom")
+            return super().run(call)
 
-    real = scheduler.run_module
-
-    def flaky(module: object, values: dict[str, object], *args: object) -> object:
-        if values.get("tag") == "side":
-            raise RuntimeError("boom")
-        return real(module, values, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(scheduler, "run_module", flaky)
-    result = diamond.run(continue_on_failure=True)
+    result = diamond.run(continue_on_failure=True, executor=Flaky())
     assert states(result)["side"] == "failed"
     assert result.steps["side"].message.startswith("internal error (RuntimeError: boom)")
     assert states(result)["join"] == "succeeded"

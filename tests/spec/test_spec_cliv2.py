@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from runner.errors import SpecError
 from runner.spec.load import load_spec
 from runner.spec.model import (
     CondaDependencies,
@@ -175,3 +177,24 @@ def test_includes_file_next_to_a_v2_spec(load: LoadSpec) -> None:
 def test_gpu_count(load: LoadSpec) -> None:
     spec = load(f"{HEAD}command: echo\nresources: {{gpu_count: 1, instance_type: Standard_NC6}}\n")
     assert spec.resources == Resources(gpu_count=1)
+
+
+def test_runner_resources_extension(load: LoadSpec) -> None:
+    text = "resources: {cpus: 2, memory: 512M, gpus: 1, custom: {worker_node: 1}}\n"
+    spec = load(f"{HEAD}command: echo\n{text}")
+    expected = Resources(gpu_count=1, cpus=2.0, memory=512 * 1024**2, custom=(("worker_node", 1),))
+    assert spec.resources == expected
+    assert load(f"{HEAD}command: echo\nresources: {{memory: 1000}}\n").resources.memory == 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{cpus: -1}", "cpus: expected a number of at least 0"),
+        ("{memory: lots}", "memory: expected bytes, or a size such as 512M or 4G"),
+        ("{custom: {a: x}}", "custom.a: expected a number"),
+    ],
+)
+def test_bad_resources_are_located(load: LoadSpec, text: str, message: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(message)):
+        load(f"{HEAD}command: echo\nresources: {text}\n")
