@@ -15,6 +15,8 @@ from runner.cli import main as cli
 from runner.errors import QUOTE_LIMIT, quote
 
 HUGE = "x" * 30_000_000
+# The largest value a spec file under the size limit (5 MB, docs/reference.md) can hold.
+IN_A_SPEC = "x" * 4_000_000
 # Enough for the message around the value, and far below any value worth cutting.
 BOUND = 2_000
 
@@ -114,26 +116,31 @@ def test_pipeline_values_are_quoted_bounded(
         json.loads(out)
 
 
-# A 30 MB value in one field of a real spec file, through real `runner validate` and `runner
+# A 4 MB value in one field of a real spec file, through real `runner validate` and `runner
 # run` processes: whatever the outcome, what they print stays bounded.
 END_TO_END = {
     "input type": (
         "data: {type: uri_folder, optional: true}",
         "data: {type: HUGE, optional: true}",
         0,
-        "(30,000,000 characters)",
+        "(4,000,000 characters)",
     ),
-    "code": ("command:", "code: HUGE\ncommand:", 2, "(30,000,000 characters) not found"),
+    "code": ("command:", "code: HUGE\ncommand:", 2, "characters): File name too long"),
     "enum default": (
         "mode: {type: string, default: fast, enum: [fast, slow]}",
         "mode: {type: string, default: HUGE, enum: [fast, slow]}",
         2,
-        "(30,000,000 characters) is not one of the options: fast, slow",
+        "(4,000,000 characters) is not one of the options: fast, slow",
     ),
-    # A command is scanned a character at a time (30 MB: about 20 s): a shorter value will do.
+    # A command is scanned a character at a time (4 MB: seconds): a shorter value will do.
     "program": ('command: python -c "print(1)"', "command: LONG", 0, ""),
-    "name": ("name: bounded", "name: HUGE", 0, "(30,000,002 characters))"),
-    "version": ("version: 1", "version: HUGE", 0, "(30,000,008 characters))"),
+    "name": (
+        "name: bounded",
+        "name: HUGE",
+        2,
+        "(4,000,000 characters): a CLI v2 component name has at most 255 characters",
+    ),
+    "version": ("version: 1", "version: HUGE", 0, "(4,000,008 characters))"),
 }
 
 
@@ -142,7 +149,7 @@ def test_a_huge_spec_value_gives_bounded_messages_end_to_end(tmp_path: Path, fie
     old, new, validated, said = END_TO_END[field]
     assert old in SPEC
     spec = tmp_path / "module.yaml"
-    value = new.replace("HUGE", HUGE).replace("LONG", "y" * 100_000)
+    value = new.replace("HUGE", IN_A_SPEC).replace("LONG", "y" * 100_000)
     spec.write_text(SPEC.replace(old, value), encoding="utf-8")
     done = {}
     for argv in (["validate", str(spec)], ["run", str(spec), "--json"]):

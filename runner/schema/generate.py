@@ -18,6 +18,7 @@ from runner.pipeline import load as pipeline_load
 from runner.spec import cliv2, component2, legacy, legacy_impl
 from runner.spec.model import JobType, ParamType, ReturnCodeRule
 from runner.spec.names import V2_COMPONENT_PATTERN
+from runner.spec.resources import EXTENSION_KEYS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 KINDS = ("legacy", "component2", "cliv2", "pipeline")
@@ -246,10 +247,16 @@ def _cliv2() -> Schema:
         **obj(("type", *sorted(set(distributions.values())), "parameter_server_count"),
               {"type": {"enum": sorted(distributions)}}, required=("type",)),
     }  # fmt: skip
+    # The service's keys, and runner's extension (cpus, memory, gpus, custom).
     resources = obj(("instance_count", "instance_type", "shm_size", "docker_args", "gpu_count",
-                     "properties", "locations"),
+                     "properties", "locations", *EXTENSION_KEYS),
                     {"instance_count": {"type": "integer", "minimum": 1},
-                     "gpu_count": {"type": "integer", "minimum": 0}})  # fmt: skip
+                     "gpu_count": {"type": "integer", "minimum": 0},
+                     "gpus": {"type": "integer", "minimum": 0},
+                     "cpus": {"type": "number", "exclusiveMinimum": 0},
+                     "memory": {"type": ["integer", "string"]},
+                     "custom": {"type": "object",
+                                "additionalProperties": {"type": "number"}}})  # fmt: skip
     known = {
         "$schema": TEXT, "type": {"const": "command"},
         "name": {"type": "string", "pattern": f"^{V2_COMPONENT_PATTERN}$"},

@@ -393,3 +393,12 @@ def test_without_an_address_a_local_instance_runs_and_ends_with_the_run(
     while ray_daemons() - before:  # the instance ends with the run (its daemons may lag)
         assert time.monotonic() < deadline, f"Ray daemons left: {ray_daemons() - before}"
         time.sleep(0.5)
+
+
+def test_debug_is_refused_on_ray_before_anything_runs(spread: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    done = run_cli(str(spread), "--executor", "ray", "--debug", "first", "--runs-dir", str(runs))
+    assert done.returncode == 2, done.stderr
+    assert "--debug" in done.stderr and "Ray executor" in done.stderr
+    assert "debugger listening" not in done.stderr
+    assert not runs.exists()
