@@ -81,11 +81,7 @@ def serve_cached(
         served = _try_serve(job, store, parts.key)
         if served is None:
             return None
-        problems = list(store.problems)
-        if not store.read_only:
-            unrecorded = record_last_run(store.root, job.spec, parts, served.status.value)
-            problems += [unrecorded] if unrecorded else []
-        return _noted(job, served, problems)
+        return _noted(job, served, _recorded(job, store, parts, served))
     finally:
         if job.store is not None:
             job.store.close()
@@ -103,11 +99,18 @@ def _run_job(job: Job) -> RunResult:
             result = _cached_or_executed(job, store, parts)
         else:
             result = _delivered(job, _execute(job))
-        problems = list(store.problems)
-        if not store.read_only:
-            unrecorded = record_last_run(store.root, job.spec, parts, result.status.value)
-            problems += [unrecorded] if unrecorded else []
+        problems = _recorded(job, store, parts, result)
     return _noted(job, result, problems)
+
+
+def _recorded(job: Job, store: CacheStore, parts: KeyParts, result: RunResult) -> list[str]:
+    """The store's problems, after the run's outcome went into the module's history (which a
+    cache used read-only does not keep; a history the disk refused is one more problem)."""
+    problems = list(store.problems)
+    if not store.read_only:
+        unrecorded = record_last_run(store.root, job.spec, parts, result.status.value)
+        problems += [unrecorded] if unrecorded else []
+    return problems
 
 
 def _noted(job: Job, result: RunResult, problems: Sequence[str]) -> RunResult:

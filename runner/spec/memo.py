@@ -20,7 +20,7 @@ import math
 import os
 from pathlib import Path
 
-from runner.files import make_folder, modes_of
+from runner.files import make_folder, modes_of, write_text_atomic
 
 PathKey = tuple[str | int, ...]
 Positions = dict[PathKey, tuple[int, int]]
@@ -65,17 +65,11 @@ def remember(raw: bytes, data: object, positions: Positions) -> None:
         return
     listed = [[list(key), line, column] for key, (line, column) in positions.items()]
     text = json.dumps([FORMAT, data, listed], separators=(",", ":"))
-    tmp = entry.with_name(f".{entry.name}.{os.urandom(6).hex()}.tmp")
-    try:
+    # No fsync (write_text_atomic makes none): a torn entry reads as invalid JSON, and is
+    # parsed again.
+    with contextlib.suppress(OSError):
         make_folder(entry.parent, parents=True)  # private, or shared as a shared cache is
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        os.fchmod(fd, modes_of(entry.parent).file)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        tmp.replace(entry)  # no fsync: a torn entry reads as invalid JSON, and is parsed again
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        write_text_atomic(entry, text, modes_of(entry.parent).file)
 
 
 def clear(cache_root: Path) -> int:
@@ -105,12 +99,12 @@ def _parser() -> bytes:
     global _parser_digest
     if _parser_digest is None:
         here = Path(__file__).parent
-        stats = sorted(
-            (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
-            for entry in os.scandir(here)
-            if entry.name.endswith(".py")
-        )
-        _parser_digest = repr((FORMAT, stats))
+        stats = []
+        for entry in os.scandir(here):
+            if entry.name.endswith(".py"):
+                st = entry.stat()
+                stats.append((entry.name, st.st_size, st.st_mtime_ns))
+        _parser_digest = repr((FORMAT, sorted(stats)))
     return b"\0" + _parser_digest.encode()
 
 
